@@ -1,0 +1,33 @@
+# Both user-facing targets create .venv and install what they need on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.prunekit-installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: study test bench slow-test plugins clean
+
+$(STAMP): pyproject.toml constraints.txt plugins/prunekit-example/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]' -e plugins/prunekit-example
+	touch $(STAMP)
+
+study: $(STAMP)
+	$(PY) -m prunekit.demo --workdir=runs/demo-$$(date +%Y%m%d-%H%M%S)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not slow" tests
+
+slow-test: $(STAMP)
+	$(PY) -m pytest -q -m slow tests
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+plugins: $(STAMP)
+	$(VENV)/bin/prunekit-plugins
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,1 @@
+"""Example third-party prunekit plugins (the template plugin authors copy)."""
