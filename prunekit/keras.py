@@ -1,0 +1,309 @@
+"""model.fit integration over tfmot: ``wrap``, ``PruningCallback``, ``strip``.
+
+tfmot's ``PruneLowMagnitude`` wrappers hold the masks and multiply each prunable weight by
+its mask on every forward pass. ``wrap`` gives them a schedule that never fires, so prunekit
+owns the masks: ``PruningCallback`` assigns them at the optimizer steps its schedule names,
+from any registered criterion, ranked per layer or globally.
+
+Between forward passes the optimizer still updates pruned entries and keeps their momentum
+/ Adam moments. The callback therefore replaces the model instance's ``train_step`` by one
+that, in the same compiled graph after the update, multiplies every prunable weight and its
+optimizer slots by the mask: after each training step pruned weights are exactly zero and
+their optimizer state is reset. Scoring and masking stay pure functions
+(:mod:`prunekit.criteria`, :mod:`prunekit.masks`); the callback only does bookkeeping.
+"""
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+import tf_keras as keras
+from tensorflow_model_optimization.python.core.sparsity.keras import (
+    prune, prune_registry, pruning_policy, pruning_schedule)
+
+from prunekit import _backend
+from prunekit import masks as masks_lib
+from prunekit import prunable, registry
+
+
+class NeverPrune(pruning_schedule.PruningSchedule):
+    """A tfmot schedule that never fires: tfmot applies masks, prunekit chooses them."""
+
+    def __call__(self, step):
+        return tf.constant(False), tf.constant(0.0, tf.float32)
+
+    def get_config(self):
+        return {"class_name": type(self).__name__, "config": {}}
+
+
+class _PrunableOnly(pruning_policy.PruningPolicy):
+    """Wrap only the layers whose weights prunekit prunes (Dense, Conv*, DepthwiseConv2D)."""
+
+    def allow_pruning(self, layer):
+        # prunable._PRUNABLE is the single list of layer types prunekit prunes.
+        return (isinstance(layer, tuple(prunable._PRUNABLE))
+                and prune_registry.PruneRegistry.supports(layer))
+
+    def ensure_model_supports_pruning(self, model):
+        return None
+
+
+def _check_not_subclassed(model):
+    if not (isinstance(model, keras.Sequential) or getattr(model, "_is_graph_network", False)):
+        raise TypeError(
+            f"cannot wrap {type(model).__name__}: tfmot wraps only Functional or Sequential "
+            "models; build the model as a Functional/Sequential model, or wrap its layers "
+            "individually with tfmot's prune_low_magnitude(layer, pruning_schedule=prunekit.keras."
+            "NeverPrune()) inside the subclass.")
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            _check_not_subclassed(layer)
+
+
+def wrap(model):
+    """A copy of ``model`` whose prunable layers are tfmot ``PruneLowMagnitude`` wrappers.
+
+    The wrappers share the original layers' weights and never prune by themselves.
+    """
+    _backend.require_tf_keras_model(model)
+    if prunable.is_wrapped(model):
+        raise ValueError("the model is already wrapped (it has PruneLowMagnitude layers).")
+    _check_not_subclassed(model)
+    wrapped = prune.prune_low_magnitude(model, pruning_schedule=NeverPrune(),
+                                        pruning_policy=_PrunableOnly())
+    if not prunable.is_wrapped(wrapped):
+        raise ValueError("the model has no prunable layers (Dense, Conv1D/2D/3D, Conv2DTranspose, "
+                         "DepthwiseConv2D).")
+    return wrapped
+
+
+def strip(model):
+    """A plain tf_keras model with the masks baked into the weights (tfmot ``strip_pruning``)."""
+    _backend.require_tf_keras_model(model)
+    if not prunable.is_wrapped(model):
+        raise ValueError("the model is not wrapped: strip takes the model returned by prunekit.wrap.")
+    for weight, mask in _weight_mask_pairs(model):
+        weight.assign(weight * tf.cast(mask, weight.dtype))
+    return prune.strip_pruning(model)
+
+
+# --- optimizer state -----------------------------------------------------------------------
+
+def optimizer_slots(optimizer, var) -> list:
+    """The optimizer's per-weight state variables for ``var`` (momentum, Adam m/v/vhat, ...).
+
+    tf_keras optimizers keep each slot kind in a list indexed by ``_index_dict``; legacy
+    (OptimizerV2) ones answer ``get_slot``. Returns [] before the optimizer is built.
+    """
+    if optimizer is None:
+        return []
+    if hasattr(optimizer, "get_slot_names"):  # tf_keras.optimizers.legacy
+        out = []
+        for name in optimizer.get_slot_names():
+            try:
+                out.append(optimizer.get_slot(var, name))
+            except (KeyError, ValueError):
+                pass
+        return out
+    index_dict = getattr(optimizer, "_index_dict", None)
+    if not index_dict:
+        return []
+    index = index_dict.get(optimizer._var_key(var))
+    if index is None:
+        return []
+    out = []
+    for attr, value in vars(optimizer).items():
+        if attr.startswith("_variables") or not isinstance(value, (list, tuple)):
+            continue
+        if len(value) != len(index_dict):
+            continue
+        slot = value[index]
+        if (isinstance(slot, tf.Variable) and slot.shape == var.shape and slot.name != var.name
+                and not any(slot is s for s in out)):
+            out.append(slot)
+    return out
+
+
+def _weight_mask_pairs(model) -> list:
+    masks = prunable.mask_variables(model)
+    return [(w, masks[name]) for name, w in prunable.prunable_weights(model).items()]
+
+
+def _mask_in_graph(optimizer, pairs):
+    """var <- var * mask for every prunable weight and its slots, inside the train step."""
+    targets = []
+    for weight, mask in pairs:
+        targets.append((weight, mask))
+        targets.extend((slot, mask) for slot in optimizer_slots(optimizer, weight))
+
+    def multiply(var, mask):
+        return var.assign(var * tf.cast(mask, var.dtype))
+
+    context = tf.distribute.get_replica_context()
+    if tf.distribute.has_strategy() and context is not None:
+        # Replica context (MirroredStrategy): mirrored variables are updated from merge_call.
+        def merge_fn(strategy):
+            return tf.group([strategy.extended.update(v, multiply, args=(m,)) for v, m in targets])
+
+        return context.merge_call(merge_fn)
+    return tf.group([multiply(v, m) for v, m in targets])
+
+
+# --- the callback --------------------------------------------------------------------------
+
+class PruningCallback(keras.callbacks.Callback):
+    """Prunes a wrapped model during ``fit`` at the optimizer steps ``schedule`` names.
+
+    Args:
+      criterion: a registered criterion name (``prunekit-plugins`` lists them) or an instance.
+      schedule: e.g. ``schedules.Gradual(...)``; anything with ``target_at(step)``,
+        ``final_target`` and ``last_step``.
+      scope: ``"layer"`` (each layer reaches the target) or ``"global"`` (overall).
+      data: examples for gradient / curvature statistics: a ``tf.data.Dataset`` of (x, y)
+        batches or an (x, y) pair of arrays. Needed when the criterion requires statistics.
+      num_examples: examples used for the statistics.
+      verbose: 1 prints one line per pruning event.
+
+    Each event is recorded in ``events``: ``{"step", "target", "sparsity": {weight: s},
+    "overall"}``. An event at step t happens after t optimizer updates. This callback also
+    does tfmot's ``UpdatePruningStep`` work; it is the only pruning callback a model needs.
+    """
+
+    def __init__(self, criterion, schedule, scope: str = "layer", data=None,
+                 num_examples: int = 1000, verbose: int = 0):
+        super().__init__()
+        self.criterion = registry.get_criterion(criterion)
+        for attr in ("target_at", "final_target", "last_step"):
+            if not hasattr(schedule, attr):
+                raise TypeError(f"schedule must have {attr} (see prunekit.schedules), got "
+                                f"{type(schedule).__name__}.")
+        if scope not in masks_lib.SCOPES:
+            raise ValueError(f"scope must be one of {masks_lib.SCOPES}, got {scope!r}.")
+        if isinstance(num_examples, bool) or not isinstance(num_examples, int) or num_examples < 1:
+            raise ValueError(f"num_examples must be an integer >= 1, got {num_examples!r}.")
+        if data is not None and not isinstance(data, (tf.data.Dataset, tuple, list)):
+            raise TypeError("data must be a tf.data.Dataset of (x, y) batches or an (x, y) pair, "
+                            f"got {type(data).__name__}.")
+        if isinstance(data, (tuple, list)) and len(data) != 2:
+            raise ValueError(f"data given as arrays must be an (x, y) pair, got {len(data)} items.")
+        self.schedule = schedule
+        self.scope = scope
+        self.data = data
+        self.num_examples = num_examples
+        self.verbose = verbose
+        self.events: list[dict] = []
+        self._pending: list[int] = []
+        self._next = math.inf
+        self._step = 0
+        self._saved_train_step = None
+
+    # Keras hooks: bookkeeping only.
+    def on_train_begin(self, logs=None):
+        model = self.model
+        if not prunable.is_wrapped(model):
+            raise ValueError("PruningCallback needs a wrapped model: use model = prunekit.wrap(model) "
+                             "before compile and fit.")
+        needs = sorted(self.criterion.requires)
+        if needs and self.data is None:
+            raise ValueError(f"criterion {type(self.criterion).__name__} needs statistics {needs}: "
+                             "pass data=... (examples to estimate them on) to PruningCallback.")
+        self._step = int(model.optimizer.iterations.numpy())
+        for wrapper in prunable.wrappers(model):
+            # tfmot asserts pruning_step >= 1 after its per-call increment; it counts wrapper
+            # calls and is never used for scheduling here.
+            wrapper.pruning_step.assign(max(self._step, 0))
+        spe = getattr(model, "_steps_per_execution", None)  # batches per callback call
+        self._spe = int(spe.numpy()) if spe is not None else 1
+        steps = (self.schedule.event_steps() if hasattr(self.schedule, "event_steps")
+                 else [t for t in range(self.schedule.last_step + 1)
+                       if self.schedule.target_at(t) is not None])
+        done = {e["step"] for e in self.events}
+        self._pending = [t for t in steps if t >= self._step and t not in done]
+        self._next = self._pending[0] if self._pending else math.inf
+        self._install_train_step()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._step >= self._next:
+            self._fire()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += self._spe
+
+    def on_train_end(self, logs=None):
+        if self._step >= self._next:  # an event right after the last update
+            self._fire()
+        self._restore_train_step()
+
+    # Internals.
+    def _fire(self):
+        due = [t for t in self._pending if t <= self._step]
+        self._pending = self._pending[len(due):]
+        self._next = self._pending[0] if self._pending else math.inf
+        step = due[-1]  # with steps_per_execution > 1 only the latest due event runs
+        self.prune(self.schedule.target_at(step), step=step)
+
+    def prune(self, target: float, step: int | None = None) -> dict:
+        """Prunes the model to ``target`` now; returns (and records) the event."""
+        model = self.model
+        weights = prunable.prunable_weights(model)
+        mask_vars = prunable.mask_variables(model)
+        current = {n: tf.convert_to_tensor(m) for n, m in mask_vars.items()}
+        if float(target) == 0.0:  # nothing to prune: skip statistics and scoring
+            new = current
+        else:
+            new = self._new_masks(weights, current, target)
+        for name, weight in weights.items():
+            mask = tf.cast(new[name], weight.dtype)
+            mask_vars[name].assign(tf.cast(new[name], mask_vars[name].dtype))
+            weight.assign(weight * mask)
+            for slot in optimizer_slots(model.optimizer, weight):
+                slot.assign(slot * tf.cast(mask, slot.dtype))
+        sparsity = masks_lib.sparsity_of(new)
+        overall = sparsity.pop("overall")
+        event = {"step": step, "target": float(target), "sparsity": sparsity, "overall": overall}
+        self.events.append(event)
+        if self.verbose:
+            print(f"prunekit: step {step}: {type(self.criterion).__name__} {self.scope} target "
+                  f"{target:.4f}, achieved {overall:.4f}")
+        return event
+
+    def _new_masks(self, weights, current, target):
+        statistics = None
+        if self.criterion.requires:
+            from prunekit import statistics as statistics_lib
+            statistics = statistics_lib.compute(self.model, self.data, self.criterion.requires,
+                                                self.num_examples)
+        new = self.criterion.masks({n: tf.convert_to_tensor(w) for n, w in weights.items()},
+                                   target, scope=self.scope, statistics=statistics, masks=current)
+        # Pruned weights stay pruned even if a schedule asks for less than is already pruned.
+        return {n: new[n] * tf.cast(current[n], new[n].dtype) for n in new}
+
+    def _install_train_step(self):
+        model = self.model
+        self._saved_train_step = model.__dict__.get("train_step")
+        original = model.train_step
+        pairs = _weight_mask_pairs(model)
+
+        def train_step(data):
+            logs = original(data)
+            _mask_in_graph(model.optimizer, pairs)
+            return logs
+
+        model.train_step = train_step
+        model.train_function = None
+        model.train_function = model.make_train_function(force=True)
+
+    def _restore_train_step(self):
+        model = self.model
+        if self._saved_train_step is not None:
+            model.train_step = self._saved_train_step
+        else:
+            model.__dict__.pop("train_step", None)
+        model.train_function = None
+
+    def get_config(self) -> dict:
+        return {"criterion": self.criterion.get_config(), "schedule": self.schedule.get_config(),
+                "scope": self.scope, "num_examples": self.num_examples}
+
+
+__all__ = ["wrap", "strip", "PruningCallback", "NeverPrune", "optimizer_slots"]
