@@ -1,0 +1,310 @@
+"""Mean gradient and exact Fisher diagonal of the prunable weights, on a data sample.
+
+With logits ``f(x)``, ``p = softmax(f(x))`` and the cross-entropy loss, on N examples:
+
+    gradient:  g_i  = (1/N) sum_x d CE(f(x), y) / d theta_i
+    fisher:    F_ii = (1/N) sum_x sum_c p_c(x) (d log p_c(x) / d theta_i)^2
+
+F is the true Fisher, equal to the Gauss-Newton diagonal for softmax cross-entropy
+(Martens 2020, "New insights and perspectives on the natural gradient method", sec. 9.2);
+not the empirical Fisher and not sampled labels. Labels are used by the gradient only.
+
+Computed per layer, not per weight: for a layer with input patches ``a`` (n, P, K) and
+pre-activation output ``z`` (n, P, F), the per-example gradient of ``log p_c`` is
+``a^T delta_c`` with ``delta_c = d log p_c / d z`` (a sum over the P positions).
+One forward pass records every ``a`` and ``z``; one backward pass vectorised over the
+C classes (``tf.vectorized_map``) gives every ``sqrt(p_c) delta_c`` at once; then
+
+    Dense (P = 1):        F = (a^2)^T sum_c p_c delta_c^2
+    Conv / shared (P > 1): F = sum_x sum_c (a_x^T sqrt(p_c) delta_{c,x})^2
+
+(Kunstner et al. 2019, "Limitations of the empirical Fisher approximation"; BackPACK,
+Dangel et al. 2020). All inside one ``tf.function``, examples in chunks. The forward pass
+is the model's own in inference mode, so a tfmot-wrapped model gives the statistics of the
+masked network, keyed by the same variable names (:mod:`prunekit.prunable`).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import tensorflow as tf
+import tf_keras as keras
+from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
+
+from prunekit import prunable
+
+STATISTICS = ("gradient", "fisher")
+# Largest per-example gradient block (elements) a convolution holds at once: 16M = 64 MB.
+_BLOCK_ELEMENTS = 1 << 24
+_SUPPORTED = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D)
+_UNSUPPORTED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose)
+
+
+def mean_gradient(model, data, num_examples: int = 1000, batch_size: int = 250) -> dict:
+    """``{weight_name: g}``, the mean cross-entropy gradient over the first examples."""
+    return compute(model, data, ("gradient",), num_examples, batch_size)["gradient"]
+
+
+def fisher_diagonal(model, data, num_examples: int = 1000, batch_size: int = 250) -> dict:
+    """``{weight_name: F}``, the exact Fisher / Gauss-Newton diagonal (labels unused)."""
+    return compute(model, data, ("fisher",), num_examples, batch_size)["fisher"]
+
+
+def compute(model, data, requires, num_examples: int = 1000, batch_size: int = 250) -> dict:
+    """``{"gradient": {...}, "fisher": {...}}`` restricted to ``requires``, on the same examples.
+
+    ``data``: a ``tf.data.Dataset`` of ``(x, y)`` batches or elements, or a tuple ``(x, y)``
+    of arrays. The model must output logits; ``y`` holds integer labels (or one-hot rows).
+    """
+    requires = tuple(s for s in STATISTICS if s in set(_check_requires(requires)))
+    if not requires:
+        return {}
+    if num_examples < 1 or batch_size < 1:
+        raise ValueError(f"num_examples and batch_size must be >= 1, got {num_examples}, {batch_size}.")
+    layers = _prunable_layers(model)
+    need_labels = "gradient" in requires
+    step, totals, count = None, None, 0
+    for x, y, weight, n in _batches(model, data, num_examples, batch_size, need_labels):
+        if step is None:
+            step = _trace(model, layers, requires, x, y, weight)
+        out = step(x, y, weight)
+        totals = out if totals is None else tf.nest.map_structure(tf.add, totals, out)
+        count += n
+    if count == 0:
+        raise ValueError("data yielded no examples; statistics need at least one.")
+    return {s: {name: t / count for name, t in totals[s].items()} for s in requires}
+
+
+def _check_requires(requires):
+    if isinstance(requires, str):
+        requires = (requires,)
+    requires = tuple(requires)
+    unknown = sorted(set(requires) - set(STATISTICS))
+    if unknown:
+        raise ValueError(f"unknown statistics {unknown}; known: {list(STATISTICS)}.")
+    return requires
+
+
+def _prunable_layers(model) -> dict:
+    """``{weight_name: layer}`` with the inner (unwrapped) layer owning each prunable kernel."""
+    weights = prunable.prunable_weights(model)
+    out = {}
+    for layer in prunable.flat_layers(model):
+        inner = layer.layer if isinstance(layer, pruning_wrapper.PruneLowMagnitude) else layer
+        names = [w.name for w in inner.weights if w.name in weights]
+        if not names:
+            continue
+        if not isinstance(inner, _SUPPORTED) or isinstance(inner, _UNSUPPORTED):
+            raise NotImplementedError(f"statistics support Dense, Conv1D and Conv2D layers, not "
+                                      f"{type(inner).__name__} (layer {inner.name!r}).")
+        if getattr(inner, "groups", 1) != 1 or getattr(inner, "data_format", "channels_last") != "channels_last":
+            raise NotImplementedError(f"statistics support channels_last, groups=1 convolutions only "
+                                      f"(layer {inner.name!r}).")
+        for name in names:
+            if inner.kernel.name != name:
+                raise NotImplementedError(f"statistics cover layer kernels only, not {name}.")
+            out[name] = inner
+    missing = sorted(set(weights) - set(out))
+    if missing:
+        raise NotImplementedError(f"statistics found no supported layer owning {missing}.")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Data: the first num_examples examples in equal-size padded chunks (one trace).
+
+def _input_rank(model):
+    inputs = getattr(model, "inputs", None)
+    if inputs and len(inputs) == 1 and inputs[0].shape.rank is not None:
+        return inputs[0].shape.rank
+    return None
+
+
+def _batches(model, data, num_examples, batch_size, need_labels):
+    """Yields ``(x, y, weight, n)``: chunks padded to one size, ``weight`` 1 on real rows."""
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        has_labels = isinstance(spec, tuple) and len(spec) >= 2
+        x_spec = spec[0] if isinstance(spec, tuple) else spec
+        if not isinstance(x_spec, tf.TensorSpec):
+            raise TypeError(f"data must yield (x, y) with x a single tensor, got element_spec {spec}.")
+        ds = data.map(lambda *e: (e[0], e[1]) if has_labels else e[0]) if isinstance(spec, tuple) else data
+        rank = _input_rank(model)
+        if rank is None or x_spec.shape.rank == rank:
+            ds = ds.unbatch()
+        elif x_spec.shape.rank != rank - 1:
+            raise ValueError(f"data yields x of rank {x_spec.shape.rank}; the model takes rank {rank} "
+                             f"batches (or rank {rank - 1} single examples).")
+        if not has_labels:
+            ds = ds.map(lambda x: (x, tf.zeros([], tf.int32)))
+        chunks = ((x, y) for x, y in ds.take(num_examples).batch(batch_size))
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        data_x, data_y = data
+        has_labels = data_y is not None
+        data_x = data_x[:num_examples]
+        data_y = data_y[:num_examples] if has_labels else tf.zeros([len(data_x)], tf.int32)
+        chunks = ((data_x[i:i + batch_size], data_y[i:i + batch_size])
+                  for i in range(0, len(data_x), batch_size))
+    else:
+        raise TypeError(f"data must be a tf.data.Dataset or a tuple (x, y) of arrays, got "
+                        f"{type(data).__name__}.")
+    if need_labels and not has_labels:
+        raise ValueError("the gradient needs labels: data must yield (x, y) pairs.")
+    size = min(batch_size, num_examples)
+    for chunk_x, chunk_y in chunks:
+        x, y = tf.convert_to_tensor(chunk_x), tf.convert_to_tensor(chunk_y)
+        n = int(x.shape[0])
+        if n == 0:
+            continue
+        if size > n:  # pad the last chunk to the common size; padded rows weigh 0
+            x = tf.concat([x, tf.zeros([size - n, *x.shape[1:]], x.dtype)], 0)
+            y = tf.concat([y, tf.zeros([size - n, *y.shape[1:]], y.dtype)], 0)
+        yield x, y, tf.concat([tf.ones([n]), tf.zeros([size - n])], 0), n
+
+
+# ---------------------------------------------------------------------------------------
+# The traced step: one forward pass recording (input, pre-activation) per prunable layer.
+
+@contextlib.contextmanager
+def _recording(layers, tape_cell, records):
+    """Temporarily make each layer record its input and (watched) pre-activation output."""
+    saved = []
+    try:
+        for layer in {id(l): l for l in layers.values()}.values():
+            call, activation = layer.call, layer.activation
+            saved.append((layer, "call" in layer.__dict__, call, activation))
+
+            def recording_call(inputs, *args, _layer=layer, _call=call, **kwargs):
+                records.setdefault(id(_layer), []).append([inputs, None])
+                return _call(inputs, *args, **kwargs)
+
+            def recording_activation(z, _layer=layer, _activation=activation):
+                tape_cell[0].watch(z)
+                records[id(_layer)][-1][1] = z
+                return _activation(z) if _activation is not None else z
+
+            layer.call = tf.autograph.experimental.do_not_convert(recording_call)
+            layer.activation = recording_activation
+        yield
+    finally:
+        for layer, had_call, call, activation in saved:
+            if had_call:
+                layer.call = call
+            else:
+                del layer.call
+            layer.activation = activation
+
+
+def _trace(model, layers, requires, x, y, weight):
+    """A concrete function ``(x, y, weight) -> {statistic: {name: sum over examples}}``."""
+    records, tape_cell = {}, [None]
+
+    def step(x, y, weight):
+        records.clear()
+        with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:
+            tape_cell[0] = tape
+            logits = model(x, training=False)
+        if logits.shape.rank != 2:
+            raise ValueError(f"the model must output logits of shape (batch, classes), got {logits.shape}.")
+        logits = tf.cast(logits, tf.float32)
+        num_classes = logits.shape[-1]
+        p = tf.nn.softmax(logits)
+        cotangents = []
+        if "fisher" in requires:  # row c: sqrt(p_c) d log p_c / d logits = sqrt(p_c) (e_c - p)
+            eye = tf.eye(num_classes)
+            cotangents.append(tf.transpose(tf.sqrt(p))[:, :, None] * (eye[:, None, :] - p[None])
+                              * tf.sqrt(weight)[None, :, None])
+        if "gradient" in requires:  # d CE / d logits = p - onehot(y)
+            cotangents.append(((p - _targets(y, num_classes)) * weight[:, None])[None])
+        cotangents = tf.concat(cotangents, 0)
+        names = list(layers)
+        used = [r for name in names for r in records.get(id(layers[name]), [])]
+        if not used or any(z is None for _, z in used):
+            raise NotImplementedError("a prunable layer was not called with its activation in the forward pass.")
+        zs = [z for _, z in used]
+
+        def backward(cotangent):
+            return tape.gradient(logits, zs, output_gradients=tf.cast(cotangent, logits.dtype),
+                                 unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+        if cotangents.shape[0] == 1:
+            deltas = [d[None] for d in backward(cotangents[0])]
+        else:
+            deltas = tf.vectorized_map(backward, cotangents)
+        deltas = iter(deltas)
+        out = {s: {} for s in requires}
+        for name in names:
+            layer = layers[name]
+            calls = records[id(layer)]
+            a = tf.concat([_patches(layer, inp) for inp, _ in calls], 1)  # (n, P, K)
+            d = tf.concat([_flat(next(deltas), a.shape[0]) for _ in calls], 2)  # (C', n, P, F)
+            shape = layer.kernel.shape
+            if "gradient" in requires:
+                out["gradient"][name] = tf.reshape(tf.einsum("npk,npf->kf", a, d[-1]), shape)
+            if "fisher" in requires:
+                out["fisher"][name] = tf.reshape(_fisher(a, d[:num_classes]), shape)
+        return out
+
+    specs = [tf.TensorSpec(t.shape, t.dtype) for t in (x, y, weight)]
+    with _recording(layers, tape_cell, records):
+        return tf.function(step).get_concrete_function(*specs)
+
+
+def _targets(y, num_classes):
+    if y.shape.rank == 2 and y.shape[-1] == num_classes and y.dtype.is_floating:
+        return tf.cast(y, tf.float32)  # one-hot (or soft) targets
+    if y.shape.rank == 2 and y.shape[-1] == 1:
+        y = y[:, 0]
+    if y.shape.rank != 1:
+        raise ValueError(f"labels must be integers of shape (batch,) or one-hot rows, got shape {y.shape}.")
+    return tf.one_hot(tf.cast(y, tf.int32), num_classes)
+
+
+def _flat(delta, n):
+    """(C', n, ..., F) -> (C', n, P, F)."""
+    return tf.reshape(tf.cast(delta, tf.float32), [delta.shape[0], n, -1, delta.shape[-1]])
+
+
+def _patches(layer, inputs):
+    """The layer input as (n, P, K) so that z[n, p, :] = a[n, p, :] @ kernel.reshape(K, F)."""
+    a = tf.cast(inputs, tf.float32)
+    n = a.shape[0]
+    if isinstance(layer, keras.layers.Dense):
+        return tf.reshape(a, [n, -1, a.shape[-1]])
+    if isinstance(layer, keras.layers.Conv1D):  # as a 1 x L image
+        kernel, stride, rate = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
+        padding = layer.padding.upper()
+        if padding == "CAUSAL":
+            a = tf.pad(a, [[0, 0], [rate * (kernel - 1), 0], [0, 0]])
+            padding = "VALID"
+        a = a[:, None]
+        sizes, strides, rates = [1, 1, kernel, 1], [1, 1, stride, 1], [1, 1, rate, 1]
+    else:
+        sizes = [1, *layer.kernel_size, 1]
+        strides, rates = [1, *layer.strides, 1], [1, *layer.dilation_rate, 1]
+        padding = layer.padding.upper()
+    patches = tf.image.extract_patches(a, sizes=sizes, strides=strides, rates=rates, padding=padding)
+    return tf.reshape(patches, [n, -1, patches.shape[-1]])
+
+
+def _fisher(a, d):
+    """sum_x sum_c (a_x^T d_{c,x})^2 for a (n, P, K), d (C, n, P, F) -> (K, F)."""
+    num_classes, n, positions, filters = d.shape
+    if positions == 1:  # Dense: (a^2)^T sum_c d_c^2
+        return tf.matmul(tf.square(a[:, 0]), tf.reduce_sum(tf.square(d[:, :, 0]), 0), transpose_a=True)
+    k = a.shape[-1]
+    d = tf.reshape(tf.transpose(d, [1, 2, 0, 3]), [n, positions, num_classes * filters])
+    block = max(1, min(n, _BLOCK_ELEMENTS // (k * num_classes * filters)))
+    blocks = -(-n // block)
+    if blocks * block != n:  # zero rows add nothing
+        a = tf.pad(a, [[0, blocks * block - n], [0, 0], [0, 0]])
+        d = tf.pad(d, [[0, blocks * block - n], [0, 0], [0, 0]])
+    a = tf.reshape(a, [blocks, block, positions, k])
+    d = tf.reshape(d, [blocks, block, positions, num_classes * filters])
+
+    def add_block(total, ad):
+        per_example = tf.matmul(ad[0], ad[1], transpose_a=True)  # (block, K, C*F)
+        return total + tf.reduce_sum(tf.square(per_example), 0)
+
+    total = tf.foldl(add_block, (a, d), initializer=tf.zeros([k, num_classes * filters]))
+    return tf.reduce_sum(tf.reshape(total, [k, num_classes, filters]), 1)
