@@ -1,0 +1,269 @@
+"""wrap / PruningCallback / strip through real (tiny) fits."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl, pruning_schedule
+
+import prunekit
+from prunekit import masks as masks_lib
+from prunekit import prunable, registry, schedules
+from prunekit.keras import optimizer_slots
+
+CRITERIA = registry.names("criterion")
+
+
+def _convnet():
+    return keras.Sequential([
+        keras.layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(12, activation="tanh"),
+        keras.layers.Dense(10),
+    ])
+
+
+def _data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def _loss():
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _optimizer(kind):
+    return keras.optimizers.SGD(0.1, momentum=0.9) if kind == "sgd" else keras.optimizers.Adam(0.05)
+
+
+def _assert_pruned_zero(model):
+    masks = prunable.mask_variables(model)
+    for name, weight in prunable.prunable_weights(model).items():
+        pruned = masks[name].numpy() == 0
+        assert np.all(weight.numpy()[pruned] == 0), name
+        for slot in optimizer_slots(model.optimizer, weight):
+            assert np.all(slot.numpy()[pruned] == 0), slot.name
+
+
+def _assert_achieved(event, scope, weights):
+    target = event["target"]
+    if scope == "layer":
+        for name, s in event["sparsity"].items():
+            n = int(np.prod(weights[name].shape))
+            assert abs(s * n - target * n) <= 1, (name, s, target)
+    else:
+        n = sum(int(np.prod(w.shape)) for w in weights.values())
+        assert abs(event["overall"] * n - target * n) <= 1
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """One wrapped model reused by the matrix (weights and masks reset per test)."""
+    keras.utils.set_random_seed(0)
+    model = prunekit.wrap(_convnet())
+    return model, model.get_weights()
+
+
+# --- wrap ----------------------------------------------------------------------------------
+
+def test_wrap_wraps_prunable_layers_only():
+    model = keras.Sequential([keras.layers.Dense(5, input_shape=(3,)), keras.layers.BatchNormalization(),
+                              keras.layers.Dense(2)])
+    wrapped = prunekit.wrap(model)
+    assert [type(l).__name__ for l in wrapped.layers] == ["PruneLowMagnitude", "BatchNormalization",
+                                                          "PruneLowMagnitude"]
+    assert list(prunable.prunable_weights(wrapped)) == list(prunable.prunable_weights(model))
+    with pytest.raises(ValueError, match="already wrapped"):
+        prunekit.wrap(wrapped)
+
+
+def test_wrap_subclassed_model_fails_clearly():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    net = Net()
+    net(tf.zeros([1, 3]))
+    with pytest.raises(TypeError, match="Functional/Sequential.*individually"):
+        prunekit.wrap(net)
+
+
+def test_wrap_keras3_model_fails_clearly():
+    keras3 = pytest.importorskip("keras")
+    if not keras3.__version__.startswith("3"):
+        pytest.skip("keras 3 not installed")
+    model = keras3.Sequential([keras3.layers.Dense(2)])  # construct only; never built or run
+    with pytest.raises(prunekit._backend.Keras3Error, match="Keras 3.*tf_keras"):
+        prunekit.wrap(model)
+
+
+# --- the callback: errors -------------------------------------------------------------------
+
+def test_callback_argument_errors():
+    with pytest.raises(registry.PluginError, match="magnitude"):
+        prunekit.PruningCallback("magnitud", schedules.OneShot(0.5, 0))
+    with pytest.raises(ValueError, match="scope"):
+        prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, 0), scope="per-layer")
+    with pytest.raises(TypeError, match="target_at"):
+        prunekit.PruningCallback("magnitude", 0.5)
+
+
+def test_statistics_without_data_and_unwrapped_model_fail_clearly():
+    x, y = _data(16)
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer("sgd"), _loss())
+    with pytest.raises(ValueError, match=r"needs statistics \['fisher', 'gradient'\].*data="):
+        model.fit(x, y, verbose=0, callbacks=[prunekit.PruningCallback("qm", schedules.OneShot(0.5, 0))])
+    plain = _convnet()
+    plain.compile(_optimizer("sgd"), _loss())
+    with pytest.raises(ValueError, match="prunekit.wrap"):
+        plain.fit(x, y, verbose=0, callbacks=[prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, 0))])
+
+
+# --- the callback: every criterion, both scopes, both schedules ------------------------------
+# Pairwise cover of (scope, schedule, optimizer): each criterion meets SGD momentum and Adam
+# under both scopes and both schedules, in 4 fits instead of 8.
+COVER = [("layer", "oneshot", "sgd"), ("layer", "gradual", "adam"),
+         ("global", "oneshot", "adam"), ("global", "gradual", "sgd")]
+
+
+@pytest.mark.parametrize("scope, kind, opt", COVER)
+@pytest.mark.parametrize("criterion", CRITERIA)
+def test_pruned_weights_stay_zero_through_fit(shared, criterion, scope, kind, opt):
+    model, init = shared
+    model.set_weights(init)
+    x, y = _data()
+    schedule = (schedules.OneShot(0.6, at_step=2) if kind == "oneshot"
+                else schedules.Gradual(0.7, begin_step=1, end_step=5, frequency=2))
+    cb = prunekit.PruningCallback(criterion, schedule, scope=scope, data=(x, y), num_examples=32)
+    model.compile(_optimizer(opt), _loss(), run_eagerly=True)  # eager: no retrace per test
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=[cb])
+    assert [e["step"] for e in cb.events] == schedule.event_steps()
+    assert model.optimizer.iterations.numpy() == 8
+    _assert_pruned_zero(model)
+    weights = prunable.prunable_weights(model)
+    for event in cb.events:
+        _assert_achieved(event, scope, weights)
+    achieved = masks_lib.sparsity_of(prunable.mask_variables(model))
+    assert achieved["overall"] == pytest.approx(cb.events[-1]["overall"])
+
+
+@pytest.mark.parametrize("opt, scope", [("sgd", "layer"), ("adam", "global")])
+def test_compiled_train_step_keeps_zeros_and_fires_at_the_step(opt, scope):
+    """Graph mode; the probe sees optimizer.iterations and the mask at each batch start."""
+    keras.utils.set_random_seed(1)
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer(opt), _loss())
+    x, y = _data()
+    seen = []
+    probe = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda b, l: seen.append(
+        (int(model.optimizer.iterations.numpy()), masks_lib.sparsity_of(
+            prunable.mask_variables(model))["overall"])))
+    cb = prunekit.PruningCallback("magnitude", schedules.Gradual(0.5, 3, 6, 3, initial=0.25), scope=scope)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[cb, probe])
+    assert [e["step"] for e in cb.events] == [3, 6]
+    first = next(step for step, s in seen if s > 0)
+    assert first == 3  # pruned after exactly 3 optimizer updates, before the 4th
+    _assert_pruned_zero(model)
+    # A later fit without the callback leaves a usable model (original train_step restored).
+    assert "train_step" not in model.__dict__
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+
+
+def test_event_after_last_update_fires_at_train_end():
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer("sgd"), _loss())
+    x, y = _data(32)
+    cb = prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, at_step=2))
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[cb])
+    assert [e["step"] for e in cb.events] == [2]
+    _assert_pruned_zero(model)
+
+
+def test_magnitude_masks_equal_tfmot_masks():
+    keras.utils.set_random_seed(2)
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer("sgd"), _loss())
+    weights = {n: w.numpy() for n, w in prunable.prunable_weights(model).items()}
+    cb = prunekit.PruningCallback("magnitude", schedules.OneShot(0.6, 0), scope="layer")
+    cb.set_model(model)
+    cb.prune(0.6, step=0)
+    schedule = pruning_schedule.ConstantSparsity(0.6, begin_step=0)
+    for name, mask in prunable.mask_variables(model).items():
+        w = tf.Variable(weights[name])
+        impl = pruning_impl.Pruning(training_step_fn=lambda: tf.constant(0, tf.int64),
+                                    pruning_vars=[(w, tf.Variable(tf.ones_like(w)), tf.Variable(0.0))],
+                                    pruning_schedule=schedule, block_size=(1, 1), block_pooling_type="AVG")
+        _threshold, expected = impl._update_mask(w)
+        np.testing.assert_array_equal(mask.numpy(), expected.numpy(), err_msg=name)
+
+
+def test_strip_bakes_masks_in_and_predicts_the_same():
+    keras.utils.set_random_seed(3)
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer("adam"), _loss())
+    x, y = _data(32)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0,
+              callbacks=[prunekit.PruningCallback("random", schedules.OneShot(0.8, 1), scope="global")])
+    before = model.predict(x, verbose=0)
+    masks = {n: m.numpy() for n, m in prunable.mask_variables(model).items()}
+    plain = prunekit.strip(model)
+    assert not prunable.is_wrapped(plain)
+    assert all(type(l).__name__ != "PruneLowMagnitude" for l in plain.layers)
+    for name, w in prunable.prunable_weights(plain).items():
+        assert np.all(w.numpy()[masks[name] == 0] == 0)
+    np.testing.assert_allclose(plain.predict(x, verbose=0), before, rtol=1e-6, atol=1e-6)
+
+
+def test_legacy_optimizer_slots_are_found():
+    model = prunekit.wrap(_convnet())
+    model.compile(keras.optimizers.legacy.SGD(0.1, momentum=0.9), _loss())
+    x, y = _data(32)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0,
+              callbacks=[prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, 1))])
+    for w in prunable.prunable_weights(model).values():
+        assert len(optimizer_slots(model.optimizer, w)) == 1
+    _assert_pruned_zero(model)
+
+
+_MIRRORED = textwrap.dedent("""
+    import os
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    import prunekit
+    import numpy as np, tensorflow as tf, tf_keras as keras
+    from prunekit import prunable, schedules
+    from prunekit.keras import optimizer_slots
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = prunekit.wrap(keras.Sequential([keras.layers.Conv2D(4, 3, input_shape=(8, 8, 1)),
+                                                keras.layers.Flatten(), keras.layers.Dense(10)]))
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.9),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.rand(64, 8, 8, 1).astype("float32"); y = np.random.randint(0, 10, 64)
+    cb = prunekit.PruningCallback("magnitude", schedules.Gradual(0.6, 1, 5, 2), scope="global")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[cb])
+    assert [e["step"] for e in cb.events] == [1, 3, 5], cb.events
+    masks = prunable.mask_variables(model)
+    for name, w in prunable.prunable_weights(model).items():
+        for m, v in zip(masks[name].values, w.values):
+            assert np.all(v.numpy()[m.numpy() == 0] == 0), name
+        for slot in optimizer_slots(model.optimizer, w):
+            for m, v in zip(masks[name].values, slot.values):
+                assert np.all(v.numpy()[m.numpy() == 0] == 0), slot.name
+    print("OK", cb.events[-1]["overall"])
+""")
+
+
+def test_mirrored_strategy_on_two_logical_cpus():
+    run = subprocess.run([sys.executable, "-c", _MIRRORED], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "OK 0.6" in run.stdout, run.stderr[-3000:]
