@@ -1,0 +1,113 @@
+"""Checks of a grid against what is installed: plugins, evaluators, models, datasets, timings.
+
+Each function returns a list of one-line problems (empty when fine). They import plugins and
+look datasets up, but never train; :func:`prunekit.study.grid.expand` calls them all before
+the first run starts.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+
+
+def _suggest(name, choices) -> str:
+    close = difflib.get_close_matches(str(name), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _optional(module: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def builtin_losses() -> tuple:
+    """Loss names the run glue provides itself while no plugin of that name is registered."""
+    from prunekit import registry
+
+    return tuple(n for n in ("cross_entropy",) if n not in registry.names("loss"))
+
+
+def plugins(kind: str, entries: dict) -> list[str]:
+    """Every entry's plugin exists, loads, and accepts its options."""
+    from prunekit import registry
+
+    section = {"loss": "losses", "criterion": "criteria"}[kind]
+    problems = []
+    available = registry.names(kind)
+    for label, entry in entries.items():
+        name = entry["plugin"]
+        if kind == "loss" and name in builtin_losses():
+            if entry["options"]:
+                problems.append(f"{section}.{label}: the built-in {name} takes no options")
+            continue
+        if name not in available:
+            problems.append(f"{section}.{label}: no {kind} plugin named {name!r}"
+                            f"{_suggest(name, available)}; available: {', '.join(available) or 'none'}")
+            continue
+        try:
+            cls = registry.load(kind, name)
+        except registry.PluginError as e:
+            problems.append(f"{section}.{label}: {e}")
+            continue
+        valid = registry.options(cls)
+        for opt in entry["options"]:
+            if opt not in valid:
+                problems.append(f"{section}.{label}: {kind} {name!r} has no option {opt!r}"
+                                f"{_suggest(opt, valid)}; valid: {', '.join(sorted(valid)) or 'none'}")
+    return problems
+
+
+def evaluator_names() -> list[str]:
+    from prunekit.study.grid import BUILTIN_EVALUATORS
+
+    evaluation = _optional("prunekit.evaluation")
+    suite = sorted(getattr(evaluation, "EVALUATORS", {}) or {})
+    return sorted(set(BUILTIN_EVALUATORS) | set(suite))
+
+
+def evaluators(evaluation: dict) -> list[str]:
+    known = evaluator_names()
+    return [f"evaluation: no evaluator named {name!r}{_suggest(name, known)}; available: {', '.join(known)}"
+            for name in evaluation if name not in known]
+
+
+def timings_supported(timings: dict) -> list[str]:
+    """Timings whose machinery has not landed in prunekit.schedules yet."""
+    schedules = _optional("prunekit.schedules")
+    problems = []
+    for label, t in timings.items():
+        if t["kind"] == "iterative" and not hasattr(schedules, "Iterative"):
+            problems.append(f"timings.{label}: kind 'iterative' needs prunekit.schedules.Iterative, "
+                            "which is not installed yet (issue 4)")
+        if t["kind"] == "oneshot" and t.get("steps", 1) > 1 and not hasattr(schedules, "local_steps"):
+            problems.append(f"timings.{label}: steps={t['steps']} (local multi-step pruning) needs "
+                            "prunekit.schedules.local_steps, which is not installed yet (issue 4)")
+        if t["kind"] in ("oneshot", "gradual") and schedules is None:
+            problems.append(f"timings.{label}: prunekit.schedules is not installed")
+    return problems
+
+
+def model(name, options: dict) -> list[str]:
+    models = _optional("prunekit.models")
+    if models is None:
+        return ["model: prunekit.models is not installed"]
+    if name not in models.names():
+        return [f"model: unknown model {name!r}{_suggest(name, models.names())}; "
+                f"available: {', '.join(models.names())}"]
+    valid = models.options(name)
+    return [f"model_options: model {name!r} has no option {opt!r}{_suggest(opt, valid)}; "
+            f"valid: {', '.join(valid) or 'none'}" for opt in options if opt not in valid]
+
+
+def dataset(name, data_dir=None) -> list[str]:
+    """The dataset is known and its data can be read (offline: prepared under data_dir)."""
+    from prunekit.study import datasets
+
+    try:
+        datasets.info(name, data_dir)
+    except Exception as e:  # any failure to find the data is a config problem
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return [f"dataset {name!r}: {msg}"]
+    return []

@@ -1,0 +1,136 @@
+"""report.md: what was run, tables per study question, the papers' findings next to ours.
+
+A config's ``findings`` maps a question to ``{"claim": <the paper's finding>, "check":
+<name of a check below>}``. A check reads the summary and says in one sentence what this
+study measured and whether it agrees; questions without a check are listed as not measured
+automatically. Nothing is claimed that the numbers do not show.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+from prunekit.study import rundir
+
+
+def _fmt(mean, ci):
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    return f"{mean:.3f}" if ci is None or math.isnan(ci) else f"{mean:.3f} ± {ci:.3f}"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def accuracy_table(summary, metric="test_accuracy"):
+    if summary.empty or f"{metric}_mean" not in summary:
+        return "(no finished runs)"
+    sparsities = sorted(summary.loc[summary["timing_kind"] != "dense", "sparsity"].unique())
+    rows = []
+    for (loss, timing, crit), g in summary.groupby(["loss", "timing", "criterion"], sort=False):
+        if g["timing_kind"].iloc[0] == "dense":
+            cells = [_fmt(g[f"{metric}_mean"].iloc[0], g[f"{metric}_ci95"].iloc[0])] * 1 + [""] * (len(sparsities) - 1)
+            rows.append([loss, "dense", "-", *cells, int(g["n"].sum())])
+            continue
+        cells = []
+        for s in sparsities:
+            h = g[g["sparsity"] == s]
+            cells.append(_fmt(h[f"{metric}_mean"].iloc[0], h[f"{metric}_ci95"].iloc[0]) if len(h) else "")
+        rows.append([loss, timing, crit, *cells, int(g["n"].sum())])
+    return _table(["loss", "timing", "criterion", *[f"s={s:g}" for s in sparsities], "runs ok"], rows)
+
+
+def _mean_of(summary, metric, **where):
+    part = summary
+    for k, v in where.items():
+        part = part[part[k].isin(v if isinstance(v, (list, tuple)) else [v])]
+    vals = part[f"{metric}_mean"].dropna()
+    return float(vals.mean()) if len(vals) else float("nan")
+
+
+# Checks: each returns one sentence on what this study measured.
+def _gradual_beats_oneshot(summary, pies):
+    p = summary[summary["timing_kind"] != "dense"]
+    g = _mean_of(p, "test_accuracy", timing_kind="gradual")
+    o = _mean_of(p, "test_accuracy", timing_kind="oneshot")
+    if math.isnan(g) or math.isnan(o):
+        return "not measured (needs gradual and one-shot arms)"
+    verdict = "agrees" if g > o else "does not agree"
+    return f"mean test accuracy gradual {g:.3f} vs one-shot {o:.3f} over all sparsities: {verdict}"
+
+
+def _early_hurts_more(summary, pies):
+    p = summary[summary["timing_kind"] == "gradual"]
+    early = [t for t in p["timing"].unique() if "early" in t]
+    late = [t for t in p["timing"].unique() if "late" in t]
+    if not early or not late:
+        return "not measured (needs timings named *early* and *late*)"
+    top = p["sparsity"].max()
+    e = _mean_of(p[p["sparsity"] == top], "test_accuracy", timing=early)
+    lt = _mean_of(p[p["sparsity"] == top], "test_accuracy", timing=late)
+    verdict = "agrees" if e < lt else "does not agree"
+    return f"at sparsity {top:g}, early gradual {e:.3f} vs late gradual {lt:.3f} test accuracy: {verdict}"
+
+
+def _contrastive_more_pies(summary, pies):
+    if not pies:
+        return "not measured (no PIEs: needs dense_baseline and saved predictions)"
+    top = max(p["sparsity"] for p in pies)
+    by_loss = {}
+    for p in pies:
+        if p["sparsity"] == top:
+            by_loss.setdefault(p["loss"], []).append(p["pies"])
+    ce = [l for l in by_loss if "cross" in l or l == "ce"]
+    other = [l for l in by_loss if l not in ce]
+    if not ce or not other:
+        return "not measured (needs cross-entropy and a contrastive loss)"
+    m = {l: sum(v) / len(v) for l, v in by_loss.items()}
+    c, o = m[ce[0]], max(m[l] for l in other)
+    verdict = "agrees" if o > c else "does not agree"
+    return (f"at sparsity {top:g}, mean PIE count {ce[0]} {c:.1f} vs "
+            f"{', '.join(f'{l} {m[l]:.1f}' for l in other)}: {verdict}")
+
+
+CHECKS = {"gradual_beats_oneshot": _gradual_beats_oneshot, "early_hurts_more": _early_hurts_more,
+          "contrastive_more_pies": _contrastive_more_pies}
+
+
+def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: list, wall_s: float) -> str:
+    failed = [r for r in rows if r["status"] != "ok"]
+    stand_ins = sorted({s for r in rows for s in str(r.get("stand_ins", "")).split(",") if s})
+    parts = [f"# Study report: {study.get('study', '?')}", ""]
+    parts.append(f"- config: `{study.get('_config_path', '?')}`; work directory: `{workdir}`")
+    parts.append(f"- runs: {len(rows)} ({len(rows) - len(failed)} finished, {len(failed)} failed); "
+                 f"dataset `{study.get('dataset')}`, model `{study.get('model')}`; "
+                 f"this invocation took {wall_s:.1f} s")
+    if stand_ins:
+        parts.append(f"- **stand-ins used** (pieces of the toolkit not landed yet): {', '.join(stand_ins)}")
+    parts += ["", "## Test accuracy (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
+    if pies:
+        parts += ["## PIEs (pruned population vs dense population, same loss)", "",
+                  _table(["loss", "criterion", "timing", "sparsity", "PIEs", "fraction", "K dense", "K pruned"],
+                         [[p["loss"], p["criterion"], p["timing"], f"{p['sparsity']:g}", p["pies"],
+                           f"{p['pie_fraction']:.3f}", p["k_dense"], p["k_pruned"]] for p in pies]), ""]
+    findings = study.get("findings") or {}
+    if findings:
+        parts += ["## The paper's findings next to this study", ""]
+        rows_f = []
+        for question, f in findings.items():
+            f = dict(f)
+            check = CHECKS.get(f.get("check", ""))
+            measured = check(summary, pies) if check is not None and not summary.empty else \
+                "not measured automatically by this study"
+            rows_f.append([question, f.get("claim", ""), measured])
+        parts += [_table(["question", "paper", "this study"], rows_f), ""]
+    if failed:
+        parts += ["## Failed runs", "", _table(["run", "loss", "criterion", "timing", "sparsity", "seed", "reason"],
+                                               [[r["id"], r["loss"], r["criterion"], r["timing"], r["sparsity"],
+                                                 r["seed"], str(r["reason"]).replace("|", "/")] for r in failed]), ""]
+    if plots:
+        parts += ["## Plots", ""] + [f"![{os.path.basename(p)}](plots/{os.path.basename(p)})" for p in plots] + [""]
+    path = os.path.join(workdir, "report.md")
+    rundir.write_text(path, "\n".join(parts))
+    return path

@@ -1,0 +1,269 @@
+"""One run of a study: data -> model -> loss -> wrap -> fit with PruningCallback -> evaluation.
+
+:func:`execute` takes a resolved run spec (see :mod:`prunekit.study.grid`) and a directory,
+trains and evaluates, writes the run's artefacts into the directory and returns the result
+dict (``status``, ``metrics``, ``timing``, ...). It raises :class:`RunFailed` for a run that
+diverges; the executor records any exception as a failed run and the study goes on.
+
+Timings resolve from fractions of training to optimizer steps here:
+``total = epochs * ceil(n_train / batch_size)``; ``oneshot`` at ``at`` prunes at step
+``round(at * total)`` (``at = 1`` prunes after training, then fine-tunes ``finetune_epochs``
+with the mask fixed at ``finetune_learning_rate``); ``gradual`` is Zhu and Gupta's cubic
+schedule from ``round(begin * total)`` to ``round(end * total)`` every
+``max(1, round(frequency * total))`` steps.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import prunekit  # noqa: F401  (tf_keras before TensorFlow)
+import numpy as np
+
+
+class RunFailed(RuntimeError):
+    """The run cannot produce a result (e.g. its loss became NaN); the reason is the message."""
+
+
+class _Clock:
+    def __init__(self):
+        self.spans = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.spans[name] = self.spans.get(name, 0.0) + now - self._t
+        self._t = now
+
+
+def resolve_schedule(timing: dict, sparsity: float, total_steps: int):
+    """A ``prunekit.schedules`` object in optimizer steps for a timing in fractions of training."""
+    from prunekit import schedules
+
+    kind = timing["kind"]
+    if kind == "oneshot":
+        return schedules.OneShot(target=sparsity, at_step=int(round(timing["at"] * total_steps)))
+    if kind == "gradual":
+        begin = int(round(timing["begin"] * total_steps))
+        end = max(begin + 1, int(round(timing["end"] * total_steps)))
+        frequency = max(1, int(round(timing["frequency"] * total_steps)))
+        return schedules.Gradual(target=sparsity, begin_step=begin, end_step=end, frequency=frequency,
+                                 power=timing["power"], initial=timing["initial"])
+    raise RunFailed(f"timing kind {kind!r} is not supported by the run glue yet")
+
+
+def _loss_plugin(spec, stand_ins):
+    """The loss plugin instance (its ``seed`` option follows the run's seed unless given)."""
+    from prunekit import registry
+    from prunekit.study import checks
+
+    name, options = spec["loss"]["plugin"], dict(spec["loss"]["options"])
+    if name in checks.builtin_losses():
+        stand_ins.append("loss:cross_entropy")
+        return None
+    cls = registry.load("loss", name)
+    if "seed" in registry.options(cls):
+        options.setdefault("seed", spec["seed"])
+    return registry.get_loss(name, **options)
+
+
+def _optimizer(train, keras):
+    kw = {"learning_rate": train["learning_rate"]}
+    if train["weight_decay"]:
+        kw["weight_decay"] = train["weight_decay"]
+    if train["optimizer"] == "sgd":
+        return keras.optimizers.SGD(momentum=train["momentum"], **kw)
+    return keras.optimizers.Adam(**kw)
+
+
+def _finite(history, what):
+    for key, values in history.items():
+        if key.endswith("loss"):
+            for epoch, v in enumerate(values):
+                if not np.isfinite(v):
+                    raise RunFailed(f"{what} {key} became {v} in epoch {epoch + 1}")
+
+
+def _log_softmax(logits):
+    z = logits - logits.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def execute(spec: dict, out_dir: str) -> dict:
+    """Runs ``spec``, writes its artefacts into ``out_dir``, returns the result dict."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from prunekit import models, prunable
+    from prunekit.study import datasets
+
+    clock = _Clock()
+    stand_ins = ["data:sklearn-digits"] if datasets.stand_in() else []
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(spec["seed"])
+    ds = spec["dataset"]
+    x_train, y_train = datasets.arrays(ds["name"], "train", ds["data_dir"])
+    x_test, y_test = datasets.arrays(ds["name"], "test", ds["data_dir"])
+    num_classes = int(max(y_train.max(), y_test.max()) + 1)
+    clock.lap("data")
+
+    train = spec["train"]
+    pruned = spec["criterion"] is not None
+    strategy = tf.distribute.MirroredStrategy() if spec["strategy"] == "mirrored" else tf.distribute.get_strategy()
+    plugin = _loss_plugin(spec, stand_ins)
+    with strategy.scope():
+        base = models.build(spec["model"]["name"], x_train.shape[1:], num_classes, seed=spec["seed"],
+                            **spec["model"]["options"])
+        if plugin is None:
+            from prunekit.study import fallback
+
+            model, loss, metrics = base, fallback.cross_entropy_loss(), ["accuracy"]
+        else:
+            model = plugin.build_model(models.feature_model(base), num_classes)
+            loss, metrics = plugin.loss(), plugin.metrics()
+        if pruned:
+            model = prunekit.wrap(model)
+        model.compile(optimizer=_optimizer(train, keras), loss=loss, metrics=metrics)
+    classifier = plugin is None or any(l.name.endswith("head_classifier") for l in model.layers)
+    steps_per_epoch = math.ceil(len(x_train) / train["batch_size"])
+    total = train["epochs"] * steps_per_epoch
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    pruning = None
+    if pruned:
+        schedule = resolve_schedule(spec["timing"], spec["sparsity"], total)
+        crit = spec["criterion"]
+        pruning = prunekit.PruningCallback(crit["plugin"] if not crit["options"] else
+                                           prunekit.registry.get_criterion(crit["plugin"], **crit["options"]),
+                                           schedule, scope=spec["scope"], data=(x_train, y_train),
+                                           num_examples=min(1000, len(x_train)))
+        callbacks.append(pruning)
+    if spec.get("tensorboard"):
+        logdir = os.path.join(out_dir, "tensorboard")
+        callbacks.append(keras.callbacks.TensorBoard(logdir, profile_batch=0, write_graph=False))
+        if pruned:
+            import tensorflow_model_optimization as tfmot
+            callbacks.append(tfmot.sparsity.keras.PruningSummaries(log_dir=logdir, update_freq="epoch"))
+    clock.lap("build")
+
+    if plugin is None:
+        fit = dict(x=x_train, y=y_train, batch_size=train["batch_size"], shuffle=True)
+    else:
+        ds_train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
+            len(x_train), seed=spec["seed"], reshuffle_each_iteration=True)
+        fit = dict(x=plugin.training_data(ds_train, batch_size=train["batch_size"]))
+    fit.update(verbose=spec.get("verbose", 0), callbacks=callbacks)
+    history = model.fit(epochs=train["epochs"], **fit).history
+    _finite(history, "training")
+    timing = spec["timing"]
+    if pruned and timing["kind"] == "oneshot" and timing["finetune_epochs"]:
+        if timing["finetune_learning_rate"]:
+            model.optimizer.learning_rate.assign(timing["finetune_learning_rate"])
+        ft = model.fit(epochs=train["epochs"] + timing["finetune_epochs"], initial_epoch=train["epochs"],
+                       **fit).history
+        _finite(ft, "fine-tuning")
+        history = {k: history.get(k, []) + v for k, v in ft.items()}
+    clock.lap("train")
+
+    metrics = {"train_loss": float(history["loss"][-1])}
+    if "accuracy" in history:
+        metrics["train_accuracy"] = float(history["accuracy"][-1])
+    if classifier:
+        logits = model.predict(x_test, batch_size=1024, verbose=0).astype(np.float32)
+        logp = _log_softmax(logits.astype(np.float64))
+        metrics["test_accuracy"] = float((logits.argmax(-1) == y_test).mean())
+        metrics["test_loss"] = float(-logp[np.arange(len(y_test)), y_test].mean())
+    else:
+        # A representation loss: test accuracy of a k-NN classifier on the frozen features.
+        encoder = plugin.encoder(model)
+        f_train = encoder.predict(x_train, batch_size=1024, verbose=0)
+        f_test = encoder.predict(x_test, batch_size=1024, verbose=0)
+        pred = _knn(f_train, y_train, f_test, k=spec["evaluation"].get("knn", {}).get("k", 20))
+        logits = np.eye(num_classes, dtype=np.float32)[pred]  # one-hot votes: PIEs need labels only
+        metrics["test_accuracy"] = float((pred == y_test).mean())
+        metrics["test_loss"] = float(history["loss"][-1])
+        metrics["readout"] = "knn"
+    if not np.isfinite(metrics["test_loss"]):
+        raise RunFailed(f"test loss is {metrics['test_loss']}")
+    masks = {}
+    if pruned:
+        masks = {n: np.asarray(m.numpy() != 0) for n, m in prunable.mask_variables(model).items()}
+    weights = {n: np.asarray(w.numpy()) for n, w in prunable.prunable_weights(model).items()}
+    total_w = sum(w.size for w in weights.values())
+    nonzero = sum(int(np.count_nonzero(w)) for w in weights.values())
+    metrics["sparsity"] = 1.0 - nonzero / max(total_w, 1)
+    metrics["nonzero_weights"] = nonzero
+    metrics["prunable_weights"] = total_w
+    for name, options in spec["evaluation"].items():
+        if name in ("accuracy", "sparsity", "knn"):
+            continue
+        metrics.update(_suite_evaluator(name, options, model, (x_train, y_train), (x_test, y_test)))
+    clock.lap("evaluate")
+
+    events = pruning.events if pruning else []
+    _write(out_dir, "events.json", json.dumps(_jsonable(events), indent=1).encode())
+    if spec["artefacts"]["masks"] and masks:
+        _savez(os.path.join(out_dir, "masks.npz"), {k.replace("/", "|"): v for k, v in masks.items()})
+    if spec["artefacts"]["predictions"]:
+        _savez(os.path.join(out_dir, "predictions.npz"), {"logits": logits, "labels": y_test})
+    clock.lap("save")
+    return {"status": "ok", "metrics": metrics, "timing": clock.spans, "stand_ins": stand_ins,
+            "events": len(events), "total_steps": total + (steps_per_epoch * timing.get("finetune_epochs", 0)
+                                                            if pruned and timing["kind"] == "oneshot" else 0)}
+
+
+def _knn(f_train, y_train, f_test, k):
+    """Cosine k-NN predictions (the suite's ``knn_predict`` when present)."""
+    try:
+        from prunekit.evaluation.knn import knn_predict
+
+        return np.asarray(knn_predict(f_train, y_train, f_test, k=k, metric="cosine"))
+    except ImportError:
+        a = f_train / (np.linalg.norm(f_train, axis=1, keepdims=True) + 1e-12)
+        b = f_test / (np.linalg.norm(f_test, axis=1, keepdims=True) + 1e-12)
+        idx = np.argsort(-b @ a.T, axis=1)[:, :k]
+        votes = y_train[idx]
+        return np.array([np.bincount(v, minlength=y_train.max() + 1).argmax() for v in votes])
+
+
+def _suite_evaluator(name, options, model, train, test) -> dict:
+    """An evaluator of the shared suite (``prunekit.evaluation.EVALUATORS``), by keyword."""
+    from prunekit import evaluation
+
+    fn = evaluation.EVALUATORS[name]
+    out = fn(model=model, train=train, test=test, **options)
+    if isinstance(out, dict):
+        return {f"{name}_{k}" if k != name else k: v for k, v in _jsonable(out).items()
+                if isinstance(v, (int, float))}
+    return {name: float(out)}
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "numpy"):
+        obj = obj.numpy()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _write(out_dir, name, data: bytes):
+    from prunekit.study import rundir
+
+    rundir.write_bytes(os.path.join(out_dir, name), data)
+
+
+def _savez(path, arrays):
+    import io
+
+    from prunekit.study import rundir
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    rundir.write_bytes(path, buf.getvalue())
