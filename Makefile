@@ -11,7 +11,7 @@ export PYTHONUNBUFFERED := 1
 $(STAMP): pyproject.toml constraints.txt plugins/prunekit-example/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]' -e plugins/prunekit-example
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,ray]' -e plugins/prunekit-example
 	touch $(STAMP)
 
 study: $(STAMP)
