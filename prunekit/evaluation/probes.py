@@ -1,0 +1,61 @@
+"""Representation probes on frozen features (issue 3; paper A's linear head, paper B's
+transfer probes).
+
+- Linear probe: multinomial logistic regression (scikit-learn ``LogisticRegression``, L2,
+  C = 1, lbfgs) on standardised features (mean / std of the training features), fitted on the
+  training features and scored on the test features (top-1 accuracy).
+- k-NN accuracy: majority vote of the k nearest training features (cosine similarity by
+  default, smallest label among tied votes; see :mod:`prunekit.evaluation.knn`), top-1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from prunekit.evaluation.knn import knn_predict
+
+
+def _check(train_features, train_labels, test_features, test_labels):
+    tr, te = np.asarray(train_features), np.asarray(test_features)
+    if tr.ndim != 2 or te.ndim != 2 or tr.shape[1] != te.shape[1]:
+        raise ValueError(f"features must be (examples, dim) with equal dim; got {tr.shape} and {te.shape}.")
+    if len(tr) != len(train_labels) or len(te) != len(test_labels):
+        raise ValueError(f"{len(tr)}/{len(te)} train/test features but {len(train_labels)}/"
+                         f"{len(test_labels)} labels.")
+    return tr, np.asarray(train_labels).reshape(-1), te, np.asarray(test_labels).reshape(-1)
+
+
+def linear_probe(train_features, train_labels, test_features, test_labels, *, C: float = 1.0,
+                 max_iter: int = 1000) -> dict:
+    """``accuracy`` (test) and ``train_accuracy`` of a logistic-regression probe."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    tr, ytr, te, yte = _check(train_features, train_labels, test_features, test_labels)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
+    clf.fit(tr, ytr)
+    return {"accuracy": float(clf.score(te, yte)), "train_accuracy": float(clf.score(tr, ytr))}
+
+
+def knn_accuracy(train_features, train_labels, test_features, test_labels, k: int = 20, *,
+                 metric: str = "cosine") -> float:
+    """Top-1 accuracy of a k-NN classifier on frozen features."""
+    tr, ytr, te, yte = _check(train_features, train_labels, test_features, test_labels)
+    return float((knn_predict(tr, ytr, te, k, metric=metric) == yte).mean())
+
+
+def model_features(model, x, layer: str = "features", batch_size: int = 256) -> np.ndarray:
+    """Outputs of the layer named ``layer`` (default the "features" layer every catalogue
+    model has), flattened to (examples, dim)."""
+    import tf_keras as keras
+
+    from prunekit.evaluation._inputs import batched
+
+    try:
+        out = model.get_layer(layer).output
+    except ValueError:
+        raise ValueError(f"the model has no layer named {layer!r}; pass layer=<one of "
+                         f"{[l.name for l in model.layers]}>.") from None
+    extractor = keras.Model(model.inputs, out)
+    (feats,) = batched(lambda xb: extractor(xb, training=False), x, batch_size)
+    return feats.reshape(len(feats), -1)
