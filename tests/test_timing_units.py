@@ -1,0 +1,70 @@
+"""Timing units, timed schedules and their validation errors (issue 4)."""
+import pytest
+
+from prunekit import timing
+from prunekit.timing import units
+from prunekit.timing.iterative import Iterative
+
+L = units.Length(steps_per_epoch=10, epochs=5)  # 50 steps
+
+
+@pytest.mark.parametrize("value, step", [
+    (0, 0), (7, 7), ("7", 7), ("7st", 7), ("7 steps", 7), (timing.Steps(7), 7),
+    ("2ep", 20), ("1.5ep", 15), (timing.Epochs(3), 30),
+    (0.0, 0), (0.5, 25), ("0.5", 25), ("50%", 25), (1.0, 50), (timing.Fraction(0.3), 15),
+    (0.25, 13),  # 12.5 rounds half up
+])
+def test_resolve(value, step):
+    assert units.resolve(value, L, "at") == step
+
+
+def test_int_is_steps_and_float_is_fraction():
+    assert units.parse(1, "at") == timing.Steps(1)
+    assert units.parse(1.0, "at") == timing.Fraction(1.0)
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda: timing.OneShot(0.5, at=1.5), "at"),
+    (lambda: timing.OneShot(0.5, at=-3), "at"),
+    (lambda: timing.OneShot(0.5, at="soon"), "at"),
+    (lambda: timing.OneShot(1.0, at=0.5), "target"),
+    (lambda: timing.OneShot(-0.1, at=0.5), "target"),
+    (lambda: timing.OneShot(0.5, at=0.5, steps=0), "steps"),
+    (lambda: timing.Gradual(0.9, begin=0.6, end=0.2), "end"),
+    (lambda: timing.Gradual(0.9, begin="3ep", end="1ep"), "end"),
+    (lambda: timing.Gradual(0.9, begin=0.1, end="40", frequency=1).resolve(
+        units.Length(10, 1)), "end"),  # 40 steps beyond the 10-step run
+    (lambda: timing.Gradual(1.2, begin=0.1, end=0.5), "target"),
+    (lambda: timing.Gradual(0.5, begin=30, end=10), "end"),
+    (lambda: timing.OneShot(0.5, at="6ep").resolve(L), "at"),
+    (lambda: timing.Gradual(0.5, begin=8, end=0.5).resolve(units.Length(10, 1)), "end"),
+    (lambda: Iterative(0), "rounds"),
+    (lambda: Iterative(2, rate=1.0), "rate"),
+    (lambda: Iterative(2, rewind_to="-1"), "rewind_to"),
+])
+def test_invalid_timings_name_the_field(make, field):
+    with pytest.raises((ValueError, TypeError)) as info:
+        make()
+    assert str(info.value).startswith(field), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_gradual_cubic_values_in_any_unit():
+    # 4 epochs of 25 steps: begin at epoch 1 (step 25), end at 0.75 (step 75), every 10 steps.
+    length = units.Length(25, 4)
+    s = timing.Gradual(0.8, begin="1ep", end=0.75, frequency=10, initial=0.1).resolve(length)
+    t0, t1, si, sf = 25, 75, 0.1, 0.8
+    for t in (25, 35, 45, 55, 65):
+        expected = sf + (si - sf) * (1 - (t - t0) / (t1 - t0)) ** 3
+        assert s.target_at(t) == pytest.approx(expected, abs=1e-12)
+    assert s.target_at(75) == 0.8
+    assert s.target_at(30) is None and s.target_at(24) is None and s.target_at(85) is None
+
+
+def test_oneshot_resolves_to_step_schedule():
+    s = timing.OneShot(0.6, at="2ep").resolve(L)
+    assert s.event_steps() == [20] and s.target_at(20) == 0.6 and s.target_at(19) is None
+
+
+def test_iterative_targets():
+    assert Iterative(4).targets() == pytest.approx([1 - 0.8 ** r for r in range(1, 5)])
