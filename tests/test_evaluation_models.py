@@ -1,0 +1,145 @@
+"""Evaluation metrics that read tf_keras models: sharpness, size, layer read-outs, evaluators."""
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_model_optimization as tfmot
+import tf_keras as keras
+
+from prunekit import evaluation as ev
+
+
+def _mlp(inputs=6, hidden=16, classes=3):
+    x = keras.Input((inputs,))
+    h = keras.layers.Dense(hidden, activation="relu", name="d1")(x)
+    f = keras.layers.Dense(hidden, activation="relu", name="features")(h)
+    return keras.Model(x, keras.layers.Dense(classes, name="logits")(f))
+
+
+def _convnet():
+    x = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="c1")(x)
+    h = keras.layers.BatchNormalization(name="bn1")(h)
+    h = keras.layers.ReLU(name="r1")(h)
+    h = keras.layers.Conv2D(6, 3, strides=2, activation="relu", name="c2")(h)
+    f = keras.layers.GlobalAveragePooling2D(name="features")(h)
+    return keras.Model(x, keras.layers.Dense(3, name="logits")(f))
+
+
+def _blobs(n=240, inputs=6, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = (rng.normal(size=(n, inputs)) + 2.5 * np.eye(3, inputs)[y]).astype(np.float32)
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def trained():
+    keras.utils.set_random_seed(0)
+    x, y = _blobs()
+    model = _mlp()
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=30, batch_size=60, verbose=0)
+    return model, x, y
+
+
+def test_sharpness_zero_at_radius_zero_and_grows(trained):
+    model, x, y = trained
+    before = [w.numpy().copy() for w in model.weights]
+    s0 = ev.sharpness(model, (x, y), radius=0.0, num_directions=2, seed=1)
+    assert s0["mean"] == pytest.approx(0.0, abs=1e-7)
+    means = [ev.sharpness(model, (x, y), radius=r, num_directions=4, seed=1)["mean"]
+             for r in (0.05, 0.3, 1.0)]
+    assert 0 < means[0] < means[1] < means[2]
+    for w, b in zip(model.weights, before):  # weights restored
+        np.testing.assert_array_equal(w.numpy(), b)
+
+
+def test_filter_normalized_direction():
+    w = np.array([[1.0, 0.0], [2.0, 3.0], [2.0, 4.0]])  # filters = columns: norms 3 and 5
+    d = ev.filter_normalized_direction([w, np.ones(2)], np.random.default_rng(0))
+    np.testing.assert_allclose(np.linalg.norm(d[0], axis=0), [3.0, 5.0])
+    assert d[0][0, 1] == 0.0 and not d[1].any()  # pruned weight and bias untouched
+
+
+def test_dense_flops_hand_count_and_sparsity():
+    model = _mlp()
+    kernel = model.get_layer("d1").kernel
+    k = kernel.numpy()
+    k[:3] = 0.0  # 3 of 6 input rows pruned: half of d1
+    kernel.assign(k)
+    fl = ev.flops(model)
+    assert fl["layers"]["d1"] == {"dense": 2 * 6 * 16, "sparse": 2 * 6 * 16 * 0.5}
+    assert fl["dense"] == 2 * (6 * 16 + 16 * 16 + 16 * 3)
+    sp = ev.sparsity(model)
+    assert sp["d1/kernel:0"] == 0.5
+    assert sp["overall"] == pytest.approx(48 / (96 + 256 + 48))
+    nnz = ev.nonzero_parameters(model)
+    assert nnz["total"] == model.count_params()
+    assert nnz["nonzero"] == model.count_params() - 48 - 16 - 16 - 3  # biases start at zero
+
+
+def test_conv_flops_hand_count():
+    model = _convnet()
+    fl = ev.flops(model)["layers"]
+    assert fl["c1"]["dense"] == 2 * (3 * 3 * 1 * 4) * 8 * 8
+    assert fl["c2"]["dense"] == 2 * (3 * 3 * 4 * 6) * 3 * 3  # valid padding, stride 2: 3x3 out
+
+
+def test_gzip_size_of_sparse_model_is_much_smaller():
+    keras.utils.set_random_seed(0)
+    x = keras.Input((64,))
+    dense = keras.Model(x, keras.layers.Dense(10)(keras.layers.Dense(256)(x)))
+    schedule = tfmot.sparsity.keras.ConstantSparsity(0.9, begin_step=0, frequency=1)
+    pruned = tfmot.sparsity.keras.prune_low_magnitude(keras.models.clone_model(dense),
+                                                      pruning_schedule=schedule)
+    pruned.compile("sgd", "mse")
+    pruned.fit(np.zeros((4, 64), np.float32), np.zeros((4, 10), np.float32), epochs=1, verbose=0,
+               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    assert ev.sparsity(pruned)["overall"] == pytest.approx(0.9, abs=0.01)
+    res = ev.compression(dense, pruned)
+    assert res["ratio"] > 2.5, res
+
+
+def test_layer_representations_and_probe_layers():
+    model = _convnet()
+    assert ev.probe_layers(model) == ["r1", "c2", "logits"]
+    x = np.random.default_rng(0).normal(size=(5, 8, 8, 1)).astype(np.float32)
+    reps = ev.layer_representations(model, x, batch_size=2)
+    assert [r.shape for r in reps] == [(5, 4), (5, 6), (5, 3)]
+    c2 = keras.Model(model.input, model.get_layer("c2").output)(x).numpy()
+    np.testing.assert_allclose(reps[1], c2.mean(axis=(1, 2)), rtol=1e-5)
+    with pytest.raises(ValueError, match="not in the model"):
+        ev.layer_representations(model, x, layers=["nope"])
+
+
+def test_layer_preactivations():
+    model = _convnet()
+    x = np.random.default_rng(0).normal(size=(4, 8, 8, 1)).astype(np.float32)
+    assert ev.preactivation_layers(model) == ["r1", "c2"]
+    bn = keras.Model(model.input, model.get_layer("bn1").output)(x).numpy()
+    np.testing.assert_allclose(ev.layer_preactivations(model, "r1", x), bn, rtol=1e-6)
+    h = keras.Model(model.input, model.get_layer("r1").output)(x)
+    c2 = model.get_layer("c2")
+    linear = tf.nn.conv2d(h, c2.kernel, 2, "VALID") + c2.bias
+    np.testing.assert_allclose(ev.layer_preactivations(model, "c2", x), linear, rtol=1e-5, atol=1e-6)
+    assert c2.activation is keras.activations.relu  # restored
+
+
+def test_evaluators_run_with_uniform_signature(trained):
+    model, x, y = trained
+    data = {"train": (x[:180], y[:180]), "test": tf.data.Dataset.from_tensor_slices((x[180:], y[180:])).batch(16),
+            "num_classes": 3}
+    config = {"accuracy": {}, "probes": {"k": 5}, "q_score": {}, "prediction_depth": {"k": 5},
+              "psp_entropy": {}, "sharpness": {"num_directions": 2, "max_examples": 60},
+              "size": {"compressed": False}}
+    res = ev.evaluate_all(config, model, data)
+    assert set(res) == set(ev.EVALUATORS)
+    assert res["accuracy"]["accuracy"] > 0.8 and res["probes"]["linear_probe_accuracy"] > 0.8
+    assert res["q_score"]["q_score"].shape == (60,)
+    assert res["prediction_depth"]["pd_score"].shape == (60,)
+    assert list(res["prediction_depth"]["probed_layers"]) == ["d1", "features", "logits"]
+    assert set(res["psp_entropy"]) >= {"psp_entropy", "psp_entropy/d1", "psp_entropy/features"}
+    with pytest.raises(TypeError):
+        ev.evaluate("accuracy", model, data, not_an_option=1)
+    with pytest.raises(KeyError, match="unknown evaluator"):
+        ev.evaluate("nope", model, data)
