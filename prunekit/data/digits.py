@@ -11,6 +11,10 @@ stratify=digit, random_state=0)``): train 1,437, test 360. The configs share tha
 - ``prunekit_digits/0-4``: digits 0-4 only, ``label`` = digit.
 - ``prunekit_digits/5-9``: digits 5-9 only, ``label`` = digit - 5 (0..4).
 
+Prepare it with ``prunekit.data.load("digits", ...)`` (automatic), with
+``tfds.builder("prunekit_digits/all", data_dir=DIR).download_and_prepare()`` after importing
+``prunekit.data``, or with ``tfds build prunekit_digits --imports prunekit.data --data_dir DIR``.
+
 Each example also carries ``digit`` (the original digit, 0..9) and ``index`` (its row in
 ``load_digits()``), so the halves add up to the full splits and rows can be matched back.
 """

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import numbers
 
 from prunekit.models._common import FEATURES
 from prunekit.models.dense import lenet300_100, mlp, tanh_mlp
@@ -69,9 +70,9 @@ def build(name: str, input_shape, num_classes: int, seed: int = 0, **model_optio
     if unknown:
         raise TypeError(f"model {name!r} has no option(s) {', '.join(unknown)}; valid options: "
                         f"{', '.join(valid) or '(none)'}.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
-    return CATALOGUE[name](tuple(input_shape), num_classes, seed, **model_options)
+    return CATALOGUE[name](tuple(input_shape), int(num_classes), seed, **model_options)
 
 
 def features_layer(model):

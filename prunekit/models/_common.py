@@ -5,6 +5,8 @@ so the same seed always produces the same weights without touching global random
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import tf_keras as keras
 
@@ -21,7 +23,7 @@ class Seeds:
     """Hands out seeded initialisers, one fresh seed per call (``seed``, 0), (``seed``, 1), ..."""
 
     def __init__(self, seed: int):
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, got {seed!r}; pass e.g. seed=0.")
         self.seed = int(seed)
         self.count = 0
@@ -37,11 +39,11 @@ class Seeds:
         return layer_seed(self.seed, self.count - 1)
 
 
-def check_input_shape(name: str, input_shape, *, rank: int, min_size: int = 1) -> tuple:
-    """Validate ``input_shape`` (without batch axis); images must be at least ``min_size`` px."""
+def check_input_shape(name: str, input_shape, *, rank=None, min_size: int = 1) -> tuple:
+    """Validate ``input_shape`` (no batch axis; any rank if None); images need ``min_size`` px."""
     shape = tuple(input_shape)
-    if len(shape) != rank or any(d is None or int(d) < 1 for d in shape):
-        want = "(height, width, channels)" if rank == 3 else f"a rank-{rank} shape"
+    if not shape or (rank is not None and len(shape) != rank) or any(d is None or int(d) < 1 for d in shape):
+        want = "(height, width, channels)" if rank == 3 else "a shape"
         raise ValueError(f"{name}: input_shape must be {want} with positive sizes, got {shape}.")
     if rank == 3 and min(shape[:2]) < min_size:
         raise ValueError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tf_keras as keras
 
-from prunekit.models._common import FEATURES, Seeds, logits_head
+from prunekit.models._common import FEATURES, Seeds, check_input_shape, logits_head
 
 
 def mlp(input_shape, num_classes, seed=0, *, widths=(300, 100), activation="relu"):
@@ -26,8 +26,9 @@ def _mlp(input_shape, num_classes, seed, widths, activation, name):
         keras.activations.get(activation)
     except ValueError:
         raise ValueError(f"mlp: unknown activation {activation!r}; use e.g. 'relu' or 'tanh'.") from None
+    shape = check_input_shape(name, input_shape)
     seeds = Seeds(seed)
-    inputs = keras.Input(tuple(input_shape), name="image")
+    inputs = keras.Input(shape, name="image")
     x = keras.layers.Flatten(name="flatten")(inputs)
     for i, width in enumerate(widths):
         last = i == len(widths) - 1
