@@ -99,15 +99,10 @@ class LossPlugin:
         images = tf.convert_to_tensor(images, tf.float32)
         batch = tf.shape(images)[0]
         targets = self.targets(labels, batch)
-        if self.num_views == 1:
-            return self.view(images, seed), targets
-        seeds = ([None] * self.num_views if seed is None else
-                 tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64),
-                                                                   self.num_views)))
-        stacked = tf.stack([self.view(images, s) for s in seeds], axis=1)
-        inputs = tf.reshape(stacked, tf.concat([[-1], tf.shape(images)[1:]], 0))
-        inputs.set_shape([None] + images.shape[1:].as_list())
-        return inputs, tf.repeat(targets, self.num_views, axis=0)
+        # tf.repeat interleaves (rows V*k .. V*k+V-1 from example k); one augmentation call
+        # draws independent parameters for every row, so the views of an example differ.
+        inputs = images if self.num_views == 1 else tf.repeat(images, self.num_views, axis=0)
+        return self.view(inputs, seed), tf.repeat(targets, self.num_views, axis=0)
 
     def training_data(self, ds: tf.data.Dataset, *, batch_size: int | None = None,
                       drop_remainder: bool = False) -> tf.data.Dataset:
