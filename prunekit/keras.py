@@ -157,12 +157,16 @@ class PruningCallback(keras.callbacks.Callback):
     Args:
       criterion: a registered criterion name (``prunekit-plugins`` lists them) or an instance.
       schedule: e.g. ``schedules.Gradual(...)``; anything with ``target_at(step)``,
-        ``final_target`` and ``last_step``.
+        ``final_target`` and ``last_step``; or a schedule in timing units
+        (``prunekit.timing.OneShot(0.9, at="3ep")``, anything with ``resolve(length)``),
+        resolved to optimizer steps when ``fit`` starts.
       scope: ``"layer"`` (each layer reaches the target) or ``"global"`` (overall).
       data: examples for gradient / curvature statistics: a ``tf.data.Dataset`` of (x, y)
         batches or an (x, y) pair of arrays. Needed when the criterion requires statistics.
       num_examples: examples used for the statistics.
       verbose: 1 prints one line per pruning event.
+      length: the training length (``prunekit.timing.Length``) a timed schedule resolves
+        against; default: ``fit``'s epochs and steps per epoch.
 
     Each event is recorded in ``events``: ``{"step", "target", "sparsity": {weight: s},
     "overall"}``. An event at step t happens after t optimizer updates. This callback also
@@ -170,11 +174,15 @@ class PruningCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, criterion, schedule, scope: str = "layer", data=None,
-                 num_examples: int = 1000, verbose: int = 0):
+                 num_examples: int = 1000, verbose: int = 0, length=None):
         super().__init__()
         self.criterion = registry.get_criterion(criterion)
+        # A timed schedule (prunekit.timing) resolves to steps once the length is known.
+        self.timed = (schedule if hasattr(schedule, "resolve") and not hasattr(schedule, "target_at")
+                      else None)
+        self.length = length
         for attr in ("target_at", "final_target", "last_step"):
-            if not hasattr(schedule, attr):
+            if self.timed is None and not hasattr(schedule, attr):
                 raise TypeError(f"schedule must have {attr} (see prunekit.schedules), got "
                                 f"{type(schedule).__name__}.")
         if scope not in masks_lib.SCOPES:
@@ -207,6 +215,8 @@ class PruningCallback(keras.callbacks.Callback):
         if needs and self.data is None:
             raise ValueError(f"criterion {type(self.criterion).__name__} needs statistics {needs}: "
                              "pass data=... (examples to estimate them on) to PruningCallback.")
+        if self.timed is not None:
+            self.schedule = self.timed.resolve(self._training_length())
         self._step = int(model.optimizer.iterations.numpy())
         for wrapper in prunable.wrappers(model):
             # tfmot asserts pruning_step >= 1 after its per-call increment; it counts wrapper
@@ -223,10 +233,10 @@ class PruningCallback(keras.callbacks.Callback):
         self._install_train_step()
 
     def on_train_batch_begin(self, batch, logs=None):
+        # The only per-batch hook (Keras skips batch machinery for callbacks without hooks):
+        # _step is optimizer.iterations before this batch's update(s).
         if self._step >= self._next:
             self._fire()
-
-    def on_train_batch_end(self, batch, logs=None):
         self._step += self._spe
 
     def on_train_end(self, logs=None):
@@ -235,6 +245,16 @@ class PruningCallback(keras.callbacks.Callback):
         self._restore_train_step()
 
     # Internals.
+    def _training_length(self):
+        from prunekit.timing import units
+        if self.length is None:
+            steps, epochs = (self.params or {}).get("steps"), (self.params or {}).get("epochs")
+            if not steps or not epochs:
+                raise ValueError("length: fit does not tell the steps per epoch; pass "
+                                 "length=prunekit.timing.Length(steps_per_epoch, epochs).")
+            self.length = units.Length(int(steps), epochs)
+        return self.length
+
     def _fire(self):
         due = [t for t in self._pending if t <= self._step]
         self._pending = self._pending[len(due):]

@@ -145,3 +145,17 @@ def test_iterative_sparsity_and_bitwise_rewind(digits, rewind_to):
     assert all(np.all(w[final[n] == 0] == 0) for n, w in _kernels(model).items())
     if rewind_to != 0:
         assert not np.array_equal(result.rewind_weights["h/kernel:0"], _kernels(_model(3))["h/kernel:0"])
+
+
+def test_plain_pruning_callback_resolves_timed_schedules_from_fit(digits):
+    model = _model(4)
+    _compile(model)
+    cb = PruningCallback("magnitude", timing.OneShot(0.5, at="1ep"))
+    model.fit(*digits, batch_size=32, epochs=2, callbacks=[cb], verbose=0)  # 10 steps per epoch
+    assert [e["step"] for e in cb.events] == [10] and cb.length == units.Length(10, 2)
+    # A fit that cannot tell its steps per epoch (an endless dataset) needs length=...
+    cb = PruningCallback("magnitude", timing.Gradual(0.5, begin=0.1, end=0.5))
+    cb.set_model(model)
+    cb.set_params({"epochs": 1, "steps": None})
+    with pytest.raises(ValueError, match="^length"):
+        cb.on_train_begin()

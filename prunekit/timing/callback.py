@@ -1,7 +1,7 @@
 """``TimedPruning``: :class:`prunekit.PruningCallback` with timing units, locality and records.
 
-Bookkeeping only: the schedule is resolved to optimizer steps when ``fit`` starts (its
-length from ``fit``'s epochs and steps, or ``length``); each event is split into the
+Bookkeeping only: the parent resolves a timed schedule to optimizer steps when ``fit``
+starts (its length from ``fit``'s epochs and steps, or ``length``); here each event is split into the
 schedule's local steps (:mod:`~prunekit.timing.local`) and recorded
 (:mod:`~prunekit.timing.records`). Scoring, masking and keeping zeros zero are the parent's.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import types
 
 from prunekit.keras import PruningCallback
-from prunekit.timing import local, records, timed, units
+from prunekit.timing import local, records
 
 
 class TimedPruning(PruningCallback):
@@ -22,28 +22,15 @@ class TimedPruning(PruningCallback):
     """
 
     def __init__(self, criterion, schedule, scope: str = "layer", data=None,
-                 num_examples: int = 1000, *, length: units.Length | None = None,
+                 num_examples: int = 1000, *, length=None,
                  eval_batch=None, mask_dir=None, verbose: int = 0):
-        self.timed = schedule
-        self.length = length
-        step_schedule = timed.resolve(schedule, length) if length is not None else timed.Hold()
-        super().__init__(criterion, step_schedule, scope=scope, data=data,
-                         num_examples=num_examples, verbose=verbose)
+        super().__init__(criterion, schedule, scope=scope, data=data, num_examples=num_examples,
+                         verbose=verbose, length=length)
         self.recorder = records.Recorder(eval_batch, mask_dir)
 
     @property
     def records(self) -> list:
         return self.recorder.records
-
-    def on_train_begin(self, logs=None):
-        if self.length is None:
-            steps, epochs = (self.params or {}).get("steps"), (self.params or {}).get("epochs")
-            if not steps or not epochs:
-                raise ValueError("cannot tell the training length from fit (unknown steps per "
-                                 "epoch): pass length=prunekit.timing.Length(steps_per_epoch, epochs).")
-            self.length = units.Length(int(steps), epochs)
-        self.schedule = timed.resolve(self.timed, self.length)
-        super().on_train_begin(logs)
 
     def prune(self, target: float, step: int | None = None) -> dict:
         """Prunes to ``target`` in the schedule's local steps and records the event."""

@@ -107,12 +107,6 @@ class Hold:
     def event_steps(self):
         return []
 
-    def resolve(self, length=None):
-        return self
-
-    def start(self, length=None) -> int:
-        return length.total_steps if length is not None else 0
-
     def get_config(self):
         return {}
 
@@ -122,7 +116,9 @@ class Hold:
 
 def resolve(schedule, length):
     """A step schedule from a timed one (a step schedule is returned unchanged)."""
-    return schedule.resolve(length) if hasattr(schedule, "resolve") else schedule
+    if hasattr(schedule, "target_at"):
+        return schedule
+    return schedule.resolve(length)
 
 
 __all__ = ["OneShot", "Gradual", "Hold", "resolve", "SPLITS"]

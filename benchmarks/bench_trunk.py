@@ -1,0 +1,96 @@
+"""Shared dense trunk vs independent arms: optimizer steps and wall time (issue 4).
+
+A timing study of five arms on the embedded 8x8 digits (MLP 64-256-128-10, SGD momentum,
+20 epochs of 56 steps): one-shot magnitude pruning to 80 % at 50/60/70/80 % of training and
+gradual pruning to 80 % from 50 % to 80 % of training. With the trunk, the dense prefix
+(80 % of training) is trained once and every arm branches from its checkpoint; without it
+every arm trains from step 0. Target: shared / independent optimizer steps <= 0.6.
+
+Also prints the step ratio predicted for other arm sets (no training):
+``shared = max b_i + sum (T - b_i)``, ``independent = n T`` for branch points b_i.
+
+Run: ``.venv/bin/python benchmarks/bench_trunk.py`` (about 1-2 minutes on 1 CPU thread).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import prunekit  # noqa: E402,F401  (tf_keras before tensorflow)
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+from prunekit import timing  # noqa: E402
+from prunekit.timing import trunk  # noqa: E402
+
+EPOCHS, BATCH = 20, 32
+
+
+def build():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((64,)),
+                             keras.layers.Dense(256, activation="relu", name="h1"),
+                             keras.layers.Dense(128, activation="relu", name="h2"),
+                             keras.layers.Dense(10, name="out")])
+
+
+def compile(model):
+    model.compile(keras.optimizers.SGD(0.02, momentum=0.9),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+
+
+ARMS = [trunk.Arm(f"oneshot@{int(f * 100)}%", timing.OneShot(0.8, at=f)) for f in (0.5, 0.6, 0.7, 0.8)]
+ARMS.append(trunk.Arm("gradual50-80%", timing.Gradual(0.8, begin=0.5, end=0.8, frequency=20)))
+
+
+def predicted_ratio(fractions):
+    return (max(fractions) + sum(1 - b for b in fractions)) / len(fractions)
+
+
+def main():
+    tf.config.experimental.enable_op_determinism()
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    x, y = load_digits(return_X_y=True)
+    data = trunk.StepData((x / 16.0).astype(np.float32), y.astype(np.int32), BATCH, seed=0)
+    xe, ye = data.x[:256], data.y[:256]
+    warm = trunk.Study(ARMS[:1], build=build, compile=compile, data=data, epochs=1)
+    warm.run(share=False)  # first traces of the process are not charged to either side
+    results, walls, reports = {}, {}, {}
+    for share in (False, True):
+        study = trunk.Study(ARMS, build=build, compile=compile, data=data, epochs=EPOCHS)
+        t0 = time.perf_counter()
+        results[share] = study.run(share=share)
+        walls[share] = time.perf_counter() - t0
+        reports[share] = study.report()
+    rep = reports[True]
+    total = study.length.total_steps
+    trained = {s: sum(reports[s]["trained"].values()) for s in (False, True)}
+    print(f"arms: {', '.join(a.name for a in ARMS)}; {total} steps each "
+          f"({EPOCHS} epochs x {data.steps_per_epoch})")
+    print(f"dense steps: trained once {rep['dense_steps_once']} vs once per arm "
+          f"{rep['dense_steps_per_arm']}")
+    print(f"optimizer steps: shared {trained[True]} / independent {trained[False]} = "
+          f"{trained[True] / trained[False]:.3f}x (target <= 0.6)")
+    print(f"wall time: shared {walls[True]:.1f}s / independent {walls[False]:.1f}s = "
+          f"{walls[True] / walls[False]:.3f}x")
+    for name in results[True]:
+        a, b = results[True][name][0], results[False][name][0]
+        diff = max(float(np.max(np.abs(u - v))) for u, v in zip(a.get_weights(), b.get_weights()))
+        acc = float(np.mean(np.argmax(a(xe, training=False), 1) == ye))
+        print(f"  {name:15s} final sparsity {results[True][name][1].records[-1]['overall']:.3f} "
+              f"acc(first 256) {acc:.3f}  max |w_shared - w_independent| = {diff:.1e}")
+    print("predicted step ratios for other five-arm sets (branch point as fraction of training):")
+    for label, fr in (("one-shot at 20/40/60/80% + gradual from 50%", (0.2, 0.4, 0.6, 0.8, 0.5)),
+                      ("one-shot to 20/40/60/80% sparsity at 80% + gradual from 50%",
+                       (0.8, 0.8, 0.8, 0.8, 0.5))):
+        print(f"  {label}: {predicted_ratio(fr):.3f}x")
+    assert trained[True] == rep["shared_steps"] and trained[False] == rep["independent_steps"]
+    assert trained[True] / trained[False] <= 0.6
+
+
+if __name__ == "__main__":
+    main()
