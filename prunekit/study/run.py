@@ -139,7 +139,9 @@ def execute(spec: dict, out_dir: str) -> dict:
                                            schedule, scope=spec["scope"], data=(x_train, y_train),
                                            num_examples=min(1000, len(x_train)))
         callbacks.append(pruning)
-    if spec.get("tensorboard"):
+    if spec.get("tensorboard") and not _has_tensorboard():
+        stand_ins.append("tensorboard:not-installed(no logs)")
+    elif spec.get("tensorboard"):
         logdir = os.path.join(out_dir, "tensorboard")
         callbacks.append(keras.callbacks.TensorBoard(logdir, profile_batch=0, write_graph=False))
         if pruned:
@@ -211,6 +213,12 @@ def execute(spec: dict, out_dir: str) -> dict:
     return {"status": "ok", "metrics": metrics, "timing": clock.spans, "stand_ins": stand_ins,
             "events": len(events), "total_steps": total + (steps_per_epoch * timing.get("finetune_epochs", 0)
                                                             if pruned and timing["kind"] == "oneshot" else 0)}
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 def _knn(f_train, y_train, f_test, k):
