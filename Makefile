@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt plugins/prunekit-example/pyproject.toml
 	touch $(STAMP)
 
 study: $(STAMP)
-	$(PY) -m prunekit.demo --workdir=runs/demo-$$(date +%Y%m%d-%H%M%S)
+	$(VENV)/bin/prunekit-study --config=configs/quick.py --workdir=runs/quick-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow" tests
