@@ -80,9 +80,20 @@ def test_local_steps_pi_1_equals_plain_oneshot(digits):
         np.testing.assert_array_equal(mask_io.get(model)[n], m)
 
 
-def test_local_steps_reach_each_exponential_target_and_are_recorded(digits, tmp_path):
+def test_local_steps_reach_each_exponential_target_and_are_recorded(digits, monkeypatch):
+    from prunekit import statistics
+    seen, compute = [], statistics.compute
+
+    def counting(model, *args, **kwargs):  # sparsity of the network the statistics see
+        masks = mask_io.get(model)
+        seen.append(1 - sum(m.sum() for m in masks.values()) / sum(m.size for m in masks.values()))
+        return compute(model, *args, **kwargs)
+
+    monkeypatch.setattr(statistics, "compute", counting)
     pi = 4
     model, cb = _pruned_at_end_of_training(digits, steps=pi)
+    # Statistics recomputed before every step, on the network masked by the previous steps.
+    assert seen == pytest.approx([0.0] + [1 - 0.1 ** (k / pi) for k in (1, 2, 3)], abs=2e-3)
     (record,) = cb.records
     events = record["result"]
     assert [e["local_step"] for e in events] == [1, 2, 3, 4]
@@ -159,3 +170,19 @@ def test_plain_pruning_callback_resolves_timed_schedules_from_fit(digits):
     cb.set_params({"epochs": 1, "steps": None})
     with pytest.raises(ValueError, match="^length"):
         cb.on_train_begin()
+
+
+def test_oneshot_after_training_then_finetune_with_mask_fixed(digits):
+    from prunekit.timing import trunk
+    data = trunk.StepData(*digits, batch_size=32)  # 10 steps per epoch
+    arm = trunk.Arm("after", timing.OneShot(0.6, at=1.0, finetune_epochs=1, finetune_lr=0.001))
+    study = trunk.Study([arm], build=lambda: keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(16, name="h"), keras.layers.Dense(10, name="out")]),
+        compile=_compile, data=data, epochs=2)
+    model, cb = study.run(share=True)["after"]
+    assert [r["step"] for r in cb.records] == [20] and study.steps_trained == {"trunk": 20, "after": 10}
+    assert int(model.optimizer.iterations.numpy()) == 30
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.001)
+    masks = mask_io.get(model)
+    assert all(np.all(w[masks[n] == 0] == 0) for n, w in _kernels(model).items())
+    assert study.report()["ratio"] == 1.0  # one arm: nothing to share

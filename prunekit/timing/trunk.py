@@ -135,6 +135,12 @@ class Study:
         if end > start:
             model.fit(self.data.dataset(start, end), epochs=1, steps_per_epoch=end - start,
                       callbacks=callbacks, verbose=0, shuffle=False)
+            return
+        for cb in callbacks:  # no steps left (e.g. a prune at the end of training): events only
+            cb.set_model(model)
+            cb.set_params({"epochs": 1, "steps": 0, "verbose": 0})
+            cb.on_train_begin()
+            cb.on_train_end()
 
     def train_trunk(self) -> None:
         """The dense run, saving a checkpoint at every arm's branch point."""
