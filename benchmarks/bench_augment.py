@@ -6,7 +6,7 @@ pipeline (per-batch stateless seeds, AUTOTUNE parallel map, prefetch), divided b
 epoch fed pre-computed views of the same shape (cached tensors, prefetch), same run, same
 model. Medians of alternating epochs after one warm-up epoch each.
 
-    .venv/bin/python benchmarks/bench_augment.py      # about 1 minute on 2 CPU cores
+    .venv/bin/python benchmarks/bench_augment.py [MODEL]   # default convnet: about 1 minute on 2 CPU cores
 """
 import os
 import statistics
@@ -25,7 +25,7 @@ from prunekit.losses import encoder_of  # noqa: E402
 TARGET = 1.3
 EPOCHS = 7
 BATCH = 256
-MODEL = "convnet"  # prunekit.models catalogue
+MODEL = sys.argv[1] if len(sys.argv) > 1 else "convnet"  # prunekit.models name, e.g. wrn
 
 
 def encoder():

@@ -9,10 +9,11 @@ float32 in [0, 1], batched ``[B, H, W, C]``; every example gets its own random p
 Randomness is stateless: :meth:`Augment.__call__` takes a seed tensor of shape ``[2]`` and
 is a pure function of (images, seed), so views are reproducible under parallel ``tf.data``
 maps (keras-cv's own layers draw from a stateful generator, whose draw order depends on
-thread scheduling). The image operations are keras-cv's vectorised Keras-2 layers applied
+thread scheduling). The colour operations are keras-cv's vectorised Keras-2 layers applied
 with transformations drawn here (``augment_images(images, transformations)``); the crop is
 ``tf.image.crop_and_resize`` over all boxes at once (keras-cv's ``RandomCropAndResize``
-draws the same boxes but crops image by image).
+draws the same boxes but crops image by image) and the flip one ``tf.reverse`` and select
+(keras-cv's ``RandomFlip`` builds full-size masks and also computes the vertical flip).
 
     pipeline = ds.batch(256)
     pipeline = with_seeds(pipeline, seed=0).map(lambda batch, s: (augment(batch[0], s), ...))
@@ -31,7 +32,6 @@ def _keras_cv_layers():
 
     value_range = (0.0, 1.0)
     return {
-        "flip": keras_cv.layers.RandomFlip("horizontal"),
         "brightness": keras_cv.layers.RandomBrightness(0.1, value_range=value_range),
         "contrast": keras_cv.layers.RandomContrast(value_range=value_range, factor=0.1),
         "saturation": keras_cv.layers.RandomSaturation(0.1),
@@ -92,12 +92,9 @@ class Augment:
         boxes = tf.stack([y0, x0, y0 + h, x0 + w], axis=1)
         images = tf.image.crop_and_resize(images, boxes, tf.range(batch), (height, width))
 
-        if self.flip:
-            images = self._layers["flip"].augment_images(images, {
-                "flip_horizontals": uniform([batch, 1]),
-                "flip_verticals": tf.zeros([batch, 1])})
-        else:
-            next(seeds)
+        flips = uniform([batch]) < 0.5
+        if self.flip:  # one reverse + select (keras-cv's RandomFlip also builds full-size masks)
+            images = _where(flips, tf.reverse(images, axis=[2]), images)
 
         if images.shape[-1] == 3:
             b, c, s, hue = self.jitter
