@@ -101,6 +101,7 @@ def test_wrapped_model_gives_masked_statistics():
     model = convnet()
     x, y = examples(model, 6)
     wrapped = tfmot.sparsity.keras.prune_low_magnitude(keras.models.clone_model(model))  # new init
+    statistics.fisher_diagonal(wrapped, (x, y))  # traced now: later calls must see new values
     plain = {w.name: w for w in model.weights}
     rng = np.random.default_rng(1)
     masks = {}
@@ -130,6 +131,8 @@ def test_public_functions_and_data_forms_agree():
     xs_only = tf.data.Dataset.from_tensor_slices(x).batch(4)
     assert_close(statistics.fisher_diagonal(model, xs_only, num_examples=8),
                  statistics.fisher_diagonal(model, (x[:8], y[:8])), 1e-6)
+    one_hot = np.eye(5, dtype=np.float32)[y]
+    assert_close(statistics.mean_gradient(model, (x, one_hot)), both["gradient"], 1e-6)
     assert statistics.compute(model, (x, y), ()) == {}
 
 
