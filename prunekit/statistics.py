@@ -12,8 +12,8 @@ not the empirical Fisher and not sampled labels. Labels are used by the gradient
 Computed per layer, not per weight: for a layer with input patches ``a`` (n, P, K) and
 pre-activation output ``z`` (n, P, F), the per-example gradient of ``log p_c`` is
 ``a^T delta_c`` with ``delta_c = d log p_c / d z`` (a sum over the P positions).
-One forward pass records every ``a`` and ``z``; one backward pass vectorised over the
-C classes (``tf.vectorized_map``) gives every ``sqrt(p_c) delta_c`` at once; then
+One forward pass records every ``a`` and ``z``; C backward passes from the logits to the
+``z`` only (never to the weights), all in the same graph, give every ``sqrt(p_c) delta_c``:
 
     Dense (P = 1):        F = (a^2)^T sum_c p_c delta_c^2
     Conv / shared (P > 1): F = sum_x sum_c (a_x^T sqrt(p_c) delta_{c,x})^2
@@ -21,7 +21,8 @@ C classes (``tf.vectorized_map``) gives every ``sqrt(p_c) delta_c`` at once; the
 (Kunstner et al. 2019, "Limitations of the empirical Fisher approximation"; BackPACK,
 Dangel et al. 2020). All inside one ``tf.function``, examples in chunks. The forward pass
 is the model's own in inference mode, so a tfmot-wrapped model gives the statistics of the
-masked network, keyed by the same variable names (:mod:`prunekit.prunable`).
+masked network, keyed by the same variable names (:mod:`prunekit.prunable`); like any
+forward pass of tfmot's wrappers, it also sets the masked weights to zero.
 """
 from __future__ import annotations
 
@@ -61,8 +62,10 @@ def fisher_diagonal(model, data, num_examples: int = 1000, batch_size: int = 250
 def compute(model, data, requires, num_examples: int = 1000, batch_size: int = 250) -> dict:
     """``{"gradient": {...}, "fisher": {...}}`` restricted to ``requires``, on the same examples.
 
-    ``data``: a ``tf.data.Dataset`` of ``(x, y)`` batches or elements, or a tuple ``(x, y)``
-    of arrays. The model must output logits; ``y`` holds integer labels (or one-hot rows).
+    ``data``: a ``tf.data.Dataset`` of ``(x, y)`` batches (or single examples, told apart by
+    the model's input rank), or a tuple ``(x, y)`` of arrays; the first ``num_examples``
+    are used, ``batch_size`` at a time. The model must output logits; ``y`` holds integer
+    labels (or one-hot rows) and may be missing (``x``-only data) for the Fisher alone.
     """
     requires = tuple(s for s in STATISTICS if s in set(_check_requires(requires)))
     if not requires:
@@ -146,6 +149,7 @@ def _batches(model, data, num_examples, batch_size, need_labels):
         if not has_labels:
             ds = ds.map(lambda x: (x, tf.zeros([], tf.int32)))
         chunks = ((x, y) for x, y in ds.take(num_examples).batch(batch_size))
+        size = min(batch_size, num_examples)
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         data_x, data_y = data
         has_labels = data_y is not None
@@ -153,12 +157,12 @@ def _batches(model, data, num_examples, batch_size, need_labels):
         data_y = data_y[:num_examples] if has_labels else tf.zeros([len(data_x)], tf.int32)
         chunks = ((data_x[i:i + batch_size], data_y[i:i + batch_size])
                   for i in range(0, len(data_x), batch_size))
+        size = min(batch_size, len(data_x))
     else:
         raise TypeError(f"data must be a tf.data.Dataset or a tuple (x, y) of arrays, got "
                         f"{type(data).__name__}.")
     if need_labels and not has_labels:
         raise ValueError("the gradient needs labels: data must yield (x, y) pairs.")
-    size = min(batch_size, num_examples)
     for chunk_x, chunk_y in chunks:
         x, y = tf.convert_to_tensor(chunk_x), tf.convert_to_tensor(chunk_y)
         n = int(x.shape[0])
@@ -219,10 +223,10 @@ def _trace(model, layers, requires, x, y, weight):
         records.clear()
         with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:
             tape_cell[0] = tape
-            logits = model(x, training=False)
-        if logits.shape.rank != 2:
-            raise ValueError(f"the model must output logits of shape (batch, classes), got {logits.shape}.")
-        logits = tf.cast(logits, tf.float32)
+            outputs = model(x, training=False)
+        if not isinstance(outputs, tf.Tensor) or outputs.shape.rank != 2:
+            raise ValueError(f"the model must output one logits tensor (batch, classes), got {outputs}.")
+        logits = tf.cast(outputs, tf.float32)
         num_classes = logits.shape[-1]
         p = tf.nn.softmax(logits)
         cotangents = []  # (n, C) each: one backward pass per cotangent
@@ -238,7 +242,7 @@ def _trace(model, layers, requires, x, y, weight):
         zs = [z for _, z in used]
 
         def backward(cotangent):
-            return tape.gradient(logits, zs, output_gradients=tf.cast(cotangent, logits.dtype),
+            return tape.gradient(outputs, zs, output_gradients=tf.cast(cotangent, outputs.dtype),
                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
         if len(cotangents) <= _MAX_UNROLLED:  # separate passes run faster than tf.vectorized_map

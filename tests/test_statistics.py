@@ -116,6 +116,7 @@ def test_wrapped_model_gives_masked_statistics():
     got = statistics.compute(wrapped, (x, y), ("fisher", "gradient"))
     want = reference(model, x, y)
     assert sorted(got["fisher"]) == sorted(prunable_weights(model))
+    assert all("call" not in layer.layer.__dict__ for layer in wrapped.layers)
     assert_close(got["fisher"], want["fisher"])
     assert_close(got["gradient"], want["gradient"])
 
