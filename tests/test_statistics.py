@@ -162,3 +162,16 @@ def test_bad_input_errors():
                                   keras.layers.Flatten(), keras.layers.Dense(3)])
     with pytest.raises(NotImplementedError, match="DepthwiseConv2D"):
         statistics.fisher_diagonal(depthwise, examples(depthwise, 2))
+
+
+def test_vectorized_backward_for_many_classes_agrees(monkeypatch):
+    model = convnet()
+    x, y = examples(model, 4)
+    unrolled = statistics.compute(model, (x, y), ("fisher", "gradient"))
+    monkeypatch.setattr(statistics, "_MAX_UNROLLED", 2)  # as for models with many classes
+    clone = keras.models.clone_model(model)  # a fresh trace
+    clone.set_weights(model.get_weights())
+    vectorized = statistics.compute(clone, (x, y), ("fisher", "gradient"))
+    for s in unrolled:
+        assert_close(vectorized[s], unrolled[s], 1e-5)
+    assert_close(vectorized["fisher"], reference(model, x, y)["fisher"])
