@@ -143,3 +143,19 @@ def test_evaluators_run_with_uniform_signature(trained):
         ev.evaluate("accuracy", model, data, not_an_option=1)
     with pytest.raises(KeyError, match="unknown evaluator"):
         ev.evaluate("nope", model, data)
+
+
+def test_wrapped_model_read_outs_and_sharpness():
+    keras.utils.set_random_seed(0)
+    x, y = _blobs(60)
+    pruned = tfmot.sparsity.keras.prune_low_magnitude(_mlp())
+    assert ev.probe_layers(pruned) == ["prune_low_magnitude_d1", "prune_low_magnitude_features",
+                                       "prune_low_magnitude_logits"]
+    reps = ev.layer_representations(pruned, x)
+    assert [r.shape for r in reps] == [(60, 16), (60, 16), (60, 3)]
+    assert ev.preactivation_layers(pruned) == ["prune_low_magnitude_d1", "prune_low_magnitude_features"]
+    assert ev.psp_entropy(ev.layer_preactivations(pruned, "prune_low_magnitude_d1", x), y, 3)["mean"] > 0
+    before = [w.numpy().copy() for w in pruned.weights]
+    assert ev.sharpness(pruned, (x, y), radius=0.0, num_directions=1)["mean"] == pytest.approx(0.0, abs=1e-7)
+    for w, b in zip(pruned.weights, before):
+        np.testing.assert_array_equal(w.numpy(), b)

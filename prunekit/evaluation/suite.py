@@ -42,10 +42,12 @@ def accuracy(model, data, *, split: str = "test", batch_size: int = 256, from_lo
 
 def representation_probes(model, data, *, layer: str = "features", k: int = 20,
                           metric: str = "cosine", max_train: int | None = None,
+                          train_split: str = "train", test_split: str = "test",
                           batch_size: int = 256) -> dict:
-    """Linear-probe and k-NN accuracy of the frozen ``layer`` features (train -> test)."""
-    xtr, ytr = split_arrays(data, "train", max_train)
-    xte, yte = split_arrays(data, "test")
+    """Linear-probe and k-NN accuracy of the frozen ``layer`` features (fit on
+    ``train_split``, scored on ``test_split``; name other splits for transfer probes)."""
+    xtr, ytr = split_arrays(data, train_split, max_train)
+    xte, yte = split_arrays(data, test_split)
     ftr = probes.model_features(model, xtr, layer, batch_size)
     fte = probes.model_features(model, xte, layer, batch_size)
     return {"linear_probe_accuracy": probes.linear_probe(ftr, ytr, fte, yte)["accuracy"],
