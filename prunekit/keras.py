@@ -74,6 +74,9 @@ def wrap(model):
     if not prunable.is_wrapped(wrapped):
         raise ValueError("the model has no prunable layers (Dense, Conv1D/2D/3D, Conv2DTranspose, "
                          "DepthwiseConv2D).")
+    for wrapper in prunable.wrappers(wrapped):
+        if wrapper.built:  # tfmot asserts pruning_step >= 1 after its per-call increment
+            wrapper.pruning_step.assign(0)
     return wrapped
 
 
@@ -137,7 +140,7 @@ def _mask_in_graph(optimizer, pairs):
         targets.extend((slot, mask) for slot in optimizer_slots(optimizer, weight))
 
     def multiply(var, mask):
-        return var.assign(var * tf.cast(mask, var.dtype))
+        return var.assign(var * tf.cast(mask, var.dtype), read_value=False)
 
     context = tf.distribute.get_replica_context()
     if tf.distribute.has_strategy() and context is not None:
@@ -232,13 +235,6 @@ class PruningCallback(keras.callbacks.Callback):
         self._next = self._pending[0] if self._pending else math.inf
         self._install_train_step()
 
-    def on_train_batch_begin(self, batch, logs=None):
-        # The only per-batch hook (Keras skips batch machinery for callbacks without hooks):
-        # _step is optimizer.iterations before this batch's update(s).
-        if self._step >= self._next:
-            self._fire()
-        self._step += self._spe
-
     def on_train_end(self, logs=None):
         if self._step >= self._next:  # an event right after the last update
             self._fire()
@@ -311,7 +307,18 @@ class PruningCallback(keras.callbacks.Callback):
 
         model.train_step = train_step
         model.train_function = None
-        model.train_function = model.make_train_function(force=True)
+        compiled = model.make_train_function(force=True)
+
+        def train_function(iterator):
+            # Runs before each call of the compiled step; _step is optimizer.iterations before
+            # its update(s). Checking here, not in a batch hook, spares Keras' per-batch
+            # callback machinery: the per-step cost is one int comparison.
+            if self._step >= self._next:
+                self._fire()
+            self._step += self._spe
+            return compiled(iterator)
+
+        model.train_function = train_function
 
     def _restore_train_step(self):
         model = self.model

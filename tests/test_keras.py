@@ -157,20 +157,20 @@ def test_pruned_weights_stay_zero_through_fit(shared, criterion, scope, kind, op
 
 @pytest.mark.parametrize("opt, scope", [("sgd", "layer"), ("adam", "global")])
 def test_compiled_train_step_keeps_zeros_and_fires_at_the_step(opt, scope):
-    """Graph mode; the probe sees optimizer.iterations and the mask at each batch start."""
+    """Graph mode; the probe sees optimizer.iterations and the mask after each batch."""
     keras.utils.set_random_seed(1)
     model = prunekit.wrap(_convnet())
     model.compile(_optimizer(opt), _loss())
     x, y = _data()
     seen = []
-    probe = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda b, l: seen.append(
+    probe = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, l: seen.append(
         (int(model.optimizer.iterations.numpy()), masks_lib.sparsity_of(
             prunable.mask_variables(model))["overall"])))
     cb = prunekit.PruningCallback("magnitude", schedules.Gradual(0.5, 3, 6, 3, initial=0.25), scope=scope)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[cb, probe])
     assert [e["step"] for e in cb.events] == [3, 6]
-    first = next(step for step, s in seen if s > 0)
-    assert first == 3  # pruned after exactly 3 optimizer updates, before the 4th
+    # Unpruned after 3 updates, pruned after the 4th: the event ran between updates 3 and 4.
+    assert dict(seen)[3] == 0 and next(step for step, s in seen if s > 0) == 4
     _assert_pruned_zero(model)
     # A later fit without the callback leaves a usable model (original train_step restored).
     assert "train_step" not in model.__dict__
