@@ -96,6 +96,9 @@ def test_gzip_size_of_sparse_model_is_much_smaller():
     pruned.fit(np.zeros((4, 64), np.float32), np.zeros((4, 10), np.float32), epochs=1, verbose=0,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     assert ev.sparsity(pruned)["overall"] == pytest.approx(0.9, abs=0.01)
+    fl = ev.flops(pruned)
+    assert fl["dense"] == 2 * (64 * 256 + 256 * 10)
+    assert fl["sparse"] == pytest.approx(0.1 * fl["dense"], rel=0.01)
     res = ev.compression(dense, pruned)
     assert res["ratio"] > 2.5, res
 
