@@ -189,10 +189,13 @@ class LossPlugin:
         """[N, C] log-probabilities of the model's categorical predictive distribution.
 
         The Fisher diagonal is ``1/N sum_i sum_c p_ic (d log p_ic / d theta)^2`` with ``p_ic``
-        held constant: for softmax outputs the exact Gauss-Newton diagonal. Default: log-softmax
-        of the head's logits.
+        held constant: for softmax outputs the exact Gauss-Newton diagonal.
         """
-        return tf.nn.log_softmax(model(inputs, training=training), axis=-1)
+        return self.predictive_log_probs(model(inputs, training=training))
+
+    def predictive_log_probs(self, outputs) -> tf.Tensor:
+        """[N, C] log-probabilities from the model's outputs. Default: log-softmax of logits."""
+        return tf.nn.log_softmax(tf.cast(outputs, tf.float32), axis=-1)
 
     # ---- config --------------------------------------------------------------------------
     def get_config(self) -> dict:

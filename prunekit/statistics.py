@@ -49,36 +49,49 @@ _UNSUPPORTED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose)
 _STEPS = weakref.WeakKeyDictionary()
 
 
-def mean_gradient(model, data, num_examples: int = 1000, batch_size: int = 250) -> dict:
-    """``{weight_name: g}``, the mean cross-entropy gradient over the first examples."""
-    return compute(model, data, ("gradient",), num_examples, batch_size)["gradient"]
+def mean_gradient(model, data, num_examples: int = 1000, batch_size: int = 250, loss=None) -> dict:
+    """``{weight_name: g}``, the mean loss gradient over the first examples."""
+    return compute(model, data, ("gradient",), num_examples, batch_size, loss)["gradient"]
 
 
-def fisher_diagonal(model, data, num_examples: int = 1000, batch_size: int = 250) -> dict:
+def fisher_diagonal(model, data, num_examples: int = 1000, batch_size: int = 250, loss=None) -> dict:
     """``{weight_name: F}``, the exact Fisher / Gauss-Newton diagonal (labels unused)."""
-    return compute(model, data, ("fisher",), num_examples, batch_size)["fisher"]
+    return compute(model, data, ("fisher",), num_examples, batch_size, loss)["fisher"]
 
 
-def compute(model, data, requires, num_examples: int = 1000, batch_size: int = 250) -> dict:
+def compute(model, data, requires, num_examples: int = 1000, batch_size: int = 250,
+            loss=None) -> dict:
     """``{"gradient": {...}, "fisher": {...}}`` restricted to ``requires``, on the same examples.
 
     ``data``: a ``tf.data.Dataset`` of ``(x, y)`` batches (or single examples, told apart by
     the model's input rank), or a tuple ``(x, y)`` of arrays; the first ``num_examples``
     are used, ``batch_size`` at a time. The model must output logits; ``y`` holds integer
     labels (or one-hot rows) and may be missing (``x``-only data) for the Fisher alone.
+
+    ``loss``: a loss plugin (:class:`prunekit.losses.LossPlugin`, or its registered name).
+    The statistics are then those of the plugin's own objective on the plugin's own views
+    (``statistics_views``): g of its Keras loss, F of its predictive distribution
+    ``predictive_log_probs`` (for softmax heads the exact GGN; for contrastive losses the
+    softmax over the batch with the other rows held constant), averaged over view rows.
+    Default (``None``): softmax cross-entropy of the model's logits.
     """
+    if isinstance(loss, str):
+        from prunekit import registry
+        loss = registry.get_loss(loss)
     requires = tuple(s for s in STATISTICS if s in set(_check_requires(requires)))
     if not requires:
         return {}
     if num_examples < 1 or batch_size < 1:
         raise ValueError(f"num_examples and batch_size must be >= 1, got {num_examples}, {batch_size}.")
     layers = _prunable_layers(model)
-    need_labels = "gradient" in requires
-    step, totals, count = None, None, 0
+    need_labels = "gradient" in requires and (loss is None or loss.needs_labels)
+    totals, count = None, 0
     for x, y, weight, n in _batches(model, data, num_examples, batch_size, need_labels):
-        if step is None:
-            step = _cached_step(model, layers, requires, x, y, weight)
-        out = step(x, y, weight)
+        if loss is not None:  # the plugin's views of the real rows; no padding (rows interact)
+            x, y = loss.statistics_views(x[:n], y[:n] if loss.needs_labels else None)
+            n = int(x.shape[0])
+            weight = tf.ones([n])
+        out = _cached_step(model, layers, requires, x, y, weight, loss)(x, y, weight)
         totals = out if totals is None else tf.nest.map_structure(tf.add, totals, out)
         count += n
     if count == 0:
@@ -207,15 +220,15 @@ def _recording(layers, tape_cell, records):
             layer.activation = activation
 
 
-def _cached_step(model, layers, requires, x, y, weight):
-    key = (requires, tuple(layers), *((tuple(t.shape), t.dtype) for t in (x, y)))
+def _cached_step(model, layers, requires, x, y, weight, loss):
+    key = (requires, tuple(layers), id(loss), *((tuple(t.shape), t.dtype) for t in (x, y)))
     steps = _STEPS.setdefault(model, {})
     if key not in steps:
-        steps[key] = _trace(model, layers, requires, x, y, weight)
+        steps[key] = _trace(model, layers, requires, x, y, weight, loss)
     return steps[key]
 
 
-def _trace(model, layers, requires, x, y, weight):
+def _trace(model, layers, requires, x, y, weight, loss):
     """A concrete function ``(x, y, weight) -> {statistic: {name: sum over examples}}``."""
     records, tape_cell = {}, [None]
 
@@ -224,32 +237,41 @@ def _trace(model, layers, requires, x, y, weight):
         with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:
             tape_cell[0] = tape
             outputs = model(x, training=False)
-        if not isinstance(outputs, tf.Tensor) or outputs.shape.rank != 2:
-            raise ValueError(f"the model must output one logits tensor (batch, classes), got {outputs}.")
-        logits = tf.cast(outputs, tf.float32)
-        num_classes = logits.shape[-1]
-        p = tf.nn.softmax(logits)
-        cotangents = []  # (n, C) each: one backward pass per cotangent
-        if "fisher" in requires:  # sqrt(p_c) d log p_c / d logits = sqrt(p_c) (e_c - p)
+            if not isinstance(outputs, tf.Tensor) or outputs.shape.rank != 2:
+                raise ValueError(f"the model must output one tensor (batch, outputs), got {outputs}.")
+            outputs32 = tf.cast(outputs, tf.float32)
+            # log p (n, C): the predictive distribution whose Fisher is taken
+            log_p = (tf.nn.log_softmax(outputs32) if loss is None
+                     else tf.cast(loss.predictive_log_probs(outputs), tf.float32))
+            if "gradient" in requires:  # summed over rows; padded rows weigh 0
+                objective = (tf.reduce_sum(weight * tf.nn.softmax_cross_entropy_with_logits(
+                    _targets(y, outputs32.shape[-1]), outputs32)) if loss is None
+                    else tf.cast(loss.loss()(y, outputs), tf.float32) * tf.reduce_sum(weight))
+        num_classes = log_p.shape[-1]
+        p = tf.stop_gradient(tf.exp(log_p))
+        cotangents = []  # (target, (n, C) cotangent): one backward pass each
+        if "fisher" in requires:  # sqrt(p_c) d log p_c / d z
             root = tf.sqrt(p * weight[:, None])
-            cotangents += [root[:, c:c + 1] * (tf.one_hot(c, num_classes) - p) for c in range(num_classes)]
-        if "gradient" in requires:  # d CE / d logits = p - onehot(y)
-            cotangents.append((p - _targets(y, num_classes)) * weight[:, None])
+            cotangents += [(log_p, root[:, c:c + 1] * tf.one_hot(c, num_classes)) for c in range(num_classes)]
+        if "gradient" in requires:
+            cotangents.append((objective, None))
         names = list(layers)
         used = [r for name in names for r in records.get(id(layers[name]), [])]
         if not used or any(z is None for _, z in used):
             raise NotImplementedError("a prunable layer was not called with its activation in the forward pass.")
         zs = [z for _, z in used]
 
-        def backward(cotangent):
-            return tape.gradient(outputs, zs, output_gradients=tf.cast(cotangent, outputs.dtype),
+        def backward(target, cotangent):
+            return tape.gradient(target, zs, output_gradients=cotangent,
                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-        if len(cotangents) <= _MAX_UNROLLED:  # separate passes run faster than tf.vectorized_map
-            deltas = [backward(c) for c in cotangents]
+        if num_classes <= _MAX_UNROLLED:  # separate passes run faster than tf.vectorized_map
+            deltas = [backward(t, c) for t, c in cotangents]
         else:
-            stacked = tf.vectorized_map(backward, tf.stack(cotangents))
-            deltas = [[d[i] for d in stacked] for i in range(len(cotangents))]
+            fisher_cots = [c for t, c in cotangents if t is log_p]
+            stacked = tf.vectorized_map(lambda c: backward(log_p, c), tf.stack(fisher_cots))
+            deltas = [[d[i] for d in stacked] for i in range(len(fisher_cots))]
+            deltas += [backward(t, c) for t, c in cotangents if t is not log_p]
         # deltas[i][j]: d <cotangent i, logits> / d zs[j]
         out = {s: {} for s in requires}
         j = 0

@@ -91,6 +91,5 @@ class Contrastive(LossPlugin):
                                    name=f"{HEAD_PREFIX}projection_{i}")(x)
         return keras.layers.UnitNormalization(axis=-1, name=HEAD_PREFIX + "l2_normalize")(x)
 
-    def log_probs(self, model, inputs, training=False):
-        return contrastive_log_probs(model(inputs, training=training), self.temperature,
-                                     stop_keys=True)
+    def predictive_log_probs(self, outputs):
+        return contrastive_log_probs(outputs, self.temperature, stop_keys=True)

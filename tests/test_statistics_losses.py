@@ -1,0 +1,74 @@
+"""Statistics under loss plugins: the plugin's own objective on the plugin's own views."""
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+from prunekit import prunable, registry, statistics
+
+
+def _encoder(seed=0):
+    init = keras.initializers.GlorotUniform(seed)
+    inp = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(3, 3, activation="tanh", kernel_initializer=init)(inp)
+    h = keras.layers.Flatten()(h)
+    out = keras.layers.Dense(6, activation="tanh", kernel_initializer=init, name="features")(h)
+    return keras.Model(inp, out)
+
+
+def _data(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(size=(n, 8, 8, 1)).astype("float32"), rng.integers(0, 3, n).astype("int64")
+
+
+def _brute_fisher(model, plugin, inputs):
+    """sum_rows sum_c p_c (d log p_c / d theta)^2 / rows, one (row, class) at a time."""
+    weights = prunable.prunable_weights(model)
+    total = {n: np.zeros(w.shape, np.float64) for n, w in weights.items()}
+    log_p = plugin.predictive_log_probs(model(inputs)).numpy()
+    rows, classes = log_p.shape
+    for i in range(rows):
+        for c in range(classes):
+            with tf.GradientTape() as tape:
+                lp = plugin.predictive_log_probs(model(inputs))[i, c]
+            grads = tape.gradient(lp, list(weights.values()))
+            for n, g in zip(weights, grads):
+                total[n] += np.exp(log_p[i, c]) * np.square(g.numpy().astype(np.float64))
+    return {n: t / rows for n, t in total.items()}
+
+
+@pytest.mark.parametrize("name", ["rotation", "simclr"])
+def test_plugin_fisher_equals_brute_force(name):
+    plugin = registry.get_loss(name, seed=3)
+    model = plugin.build_model(_encoder(), num_classes=3)
+    x, y = _data(n=3 if name == "rotation" else 4)
+    inputs, _ = plugin.statistics_views(tf.constant(x), tf.constant(y) if plugin.needs_labels else None)
+    expect = _brute_fisher(model, plugin, inputs)
+    got = statistics.fisher_diagonal(model, (x, y), loss=plugin)
+    for n in expect:
+        np.testing.assert_allclose(got[n].numpy(), expect[n], rtol=1e-4, atol=1e-9 * np.abs(expect[n]).max())
+
+
+def test_simclr_gradient_is_the_nt_xent_gradient_without_labels():
+    plugin = registry.get_loss("simclr")  # the same plugin the name "simclr" builds below
+    model = plugin.build_model(_encoder(), num_classes=None)
+    x, _ = _data(n=5)
+    inputs, targets = plugin.statistics_views(tf.constant(x), None)
+    weights = prunable.prunable_weights(model)
+    with tf.GradientTape() as tape:
+        objective = plugin.loss()(targets, model(inputs))
+    expect = dict(zip(weights, tape.gradient(objective, list(weights.values()))))
+    got = statistics.mean_gradient(model, (x, None), loss="simclr")
+    for n in expect:
+        np.testing.assert_allclose(got[n].numpy(), expect[n].numpy(), rtol=1e-4, atol=1e-7)
+
+
+def test_cross_entropy_plugin_matches_the_default():
+    plugin = registry.get_loss("cross_entropy")
+    model = plugin.build_model(_encoder(), num_classes=3)
+    data = _data(n=7)
+    default = statistics.compute(model, data, ("gradient", "fisher"), batch_size=4)
+    with_plugin = statistics.compute(model, data, ("gradient", "fisher"), batch_size=4, loss=plugin)
+    for s in default:
+        for n in default[s]:
+            np.testing.assert_allclose(with_plugin[s][n].numpy(), default[s][n].numpy(), rtol=1e-5, atol=1e-8)
