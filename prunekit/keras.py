@@ -9,8 +9,11 @@ Between forward passes the optimizer still updates pruned entries and keeps thei
 / Adam moments. The callback therefore replaces the model instance's ``train_step`` by one
 that, in the same compiled graph after the update, multiplies every prunable weight and its
 optimizer slots by the mask: after each training step pruned weights are exactly zero and
-their optimizer state is reset. Scoring and masking stay pure functions
-(:mod:`prunekit.criteria`, :mod:`prunekit.masks`); the callback only does bookkeeping.
+their optimizer state is reset (under a tf.distribute strategy through ``merge_call``). The
+schedule is checked in Python around the compiled step (an int comparison per step, no
+per-batch callback hooks); both are undone at the end of ``fit``. Scoring and masking stay
+pure functions (:mod:`prunekit.criteria`, :mod:`prunekit.masks`); the callback only does
+bookkeeping.
 """
 from __future__ import annotations
 
@@ -171,8 +174,10 @@ class PruningCallback(keras.callbacks.Callback):
       length: the training length (``prunekit.timing.Length``) a timed schedule resolves
         against; default: ``fit``'s epochs and steps per epoch.
 
-    Each event is recorded in ``events``: ``{"step", "target", "sparsity": {weight: s},
-    "overall"}``. An event at step t happens after t optimizer updates. This callback also
+    Each event is recorded in ``events``: ``{"step", "applied_at", "target", "sparsity":
+    {weight: s}, "overall"}``. An event at step t happens after t optimizer updates
+    (``applied_at`` is later only with ``steps_per_execution`` > 1: the first boundary >= t;
+    when several events fall inside one execution only the last runs). This callback also
     does tfmot's ``UpdatePruningStep`` work; it is the only pruning callback a model needs.
     """
 
@@ -276,7 +281,8 @@ class PruningCallback(keras.callbacks.Callback):
                 slot.assign(slot * tf.cast(mask, slot.dtype))
         sparsity = masks_lib.sparsity_of(new)
         overall = sparsity.pop("overall")
-        event = {"step": step, "target": float(target), "sparsity": sparsity, "overall": overall}
+        event = {"step": step, "applied_at": self._step, "target": float(target),
+                 "sparsity": sparsity, "overall": overall}
         self.events.append(event)
         if self.verbose:
             print(f"prunekit: step {step}: {type(self.criterion).__name__} {self.scope} target "
@@ -296,7 +302,13 @@ class PruningCallback(keras.callbacks.Callback):
 
     def _install_train_step(self):
         model = self.model
-        self._saved_train_step = model.__dict__.get("train_step")
+        saved = model.__dict__.get("train_step")
+        # A fit interrupted before on_train_end leaves our step installed: start from its original.
+        self._saved_train_step = getattr(saved, "_prunekit_saved", saved)
+        if self._saved_train_step is not None:
+            model.train_step = self._saved_train_step
+        else:
+            model.__dict__.pop("train_step", None)
         original = model.train_step
         pairs = _weight_mask_pairs(model)
 
@@ -305,6 +317,7 @@ class PruningCallback(keras.callbacks.Callback):
             _mask_in_graph(model.optimizer, pairs)
             return logs
 
+        train_step._prunekit_saved = self._saved_train_step
         model.train_step = train_step
         model.train_function = None
         compiled = model.make_train_function(force=True)

@@ -76,6 +76,8 @@ def test_wrap_wraps_prunable_layers_only():
     assert [type(l).__name__ for l in wrapped.layers] == ["PruneLowMagnitude", "BatchNormalization",
                                                           "PruneLowMagnitude"]
     assert list(prunable.prunable_weights(wrapped)) == list(prunable.prunable_weights(model))
+    wrapped.compile("sgd", "mse")  # trains with fixed masks even without the callback
+    wrapped.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
     with pytest.raises(ValueError, match="already wrapped"):
         prunekit.wrap(wrapped)
 
@@ -177,13 +179,41 @@ def test_compiled_train_step_keeps_zeros_and_fires_at_the_step(opt, scope):
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 
 
+def test_interrupted_fit_leaves_a_reinstallable_model():
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer("sgd"), _loss(), run_eagerly=True)
+    x, y = _data(32)
+
+    class Stop(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise KeyboardInterrupt
+
+    first = prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, 0))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, batch_size=16, verbose=0, callbacks=[first, Stop()])
+    second = prunekit.PruningCallback("magnitude", schedules.OneShot(0.7, 2))
+    model.fit(x, y, batch_size=16, verbose=0, callbacks=[second])
+    assert "train_step" not in model.__dict__ and [e["step"] for e in second.events] == [2]
+    _assert_pruned_zero(model)
+
+
+def test_steps_per_execution_applies_at_the_next_boundary():
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer("sgd"), _loss(), steps_per_execution=2)
+    x, y = _data(64)
+    cb = prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, at_step=3))
+    model.fit(x, y, batch_size=16, verbose=0, callbacks=[cb])
+    assert [(e["step"], e["applied_at"]) for e in cb.events] == [(3, 4)]
+    _assert_pruned_zero(model)
+
+
 def test_event_after_last_update_fires_at_train_end():
     model = prunekit.wrap(_convnet())
     model.compile(_optimizer("sgd"), _loss())
     x, y = _data(32)
     cb = prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, at_step=2))
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[cb])
-    assert [e["step"] for e in cb.events] == [2]
+    assert [(e["step"], e["applied_at"]) for e in cb.events] == [(2, 2)]
     _assert_pruned_zero(model)
 
 
