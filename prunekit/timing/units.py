@@ -14,7 +14,8 @@ Python             config string            meaning
 A bare ``int`` is steps and a bare ``float`` is a fraction (so ``1`` is step 1 but ``1.0`` is
 the end of training); a string without a unit is steps when it has no decimal point, else a
 fraction. :func:`resolve` turns any of them into an optimizer step once the training length is
-known; a value beyond the training length is an error naming the field.
+known (epochs and fractions rounded to the nearest step, halves up); a value beyond the
+training length is an error naming the field.
 """
 from __future__ import annotations
 
