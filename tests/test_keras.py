@@ -197,6 +197,21 @@ def test_interrupted_fit_leaves_a_reinstallable_model():
     _assert_pruned_zero(model)
 
 
+def test_criterion_instance_and_dataset_statistics(shared):
+    model, init = shared
+    model.set_weights(init)
+    x, y = _data()
+    scoring = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    criterion = registry.get_criterion("taylor1", lam=1e-3)
+    cb = prunekit.PruningCallback(criterion, schedules.OneShot(0.5, 1), data=scoring, num_examples=48)
+    assert cb.criterion is criterion
+    model.compile(_optimizer("adam"), _loss(), run_eagerly=True)
+    model.fit(x, y, batch_size=32, verbose=0, callbacks=[cb])
+    assert [e["step"] for e in cb.events] == [1]
+    _assert_achieved(cb.events[0], "layer", prunable.prunable_weights(model))
+    _assert_pruned_zero(model)
+
+
 def test_steps_per_execution_applies_at_the_next_boundary():
     model = prunekit.wrap(_convnet())
     model.compile(_optimizer("sgd"), _loss(), steps_per_execution=2)
