@@ -68,3 +68,24 @@ def test_oneshot_resolves_to_step_schedule():
 
 def test_iterative_targets():
     assert Iterative(4).targets() == pytest.approx([1 - 0.8 ** r for r in range(1, 5)])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: timing.OneShot(0.9, at="3ep", steps=14, split="linear"),
+    lambda: timing.OneShot(0.5, at=1.0, finetune_epochs=30, finetune_lr=1e-3),
+    lambda: timing.OneShot(0.5, at=0.0),
+    lambda: timing.OneShot(0.5, at=200),
+    lambda: timing.Gradual(0.9, begin=0.1, end="2.5ep", frequency="100", initial=0.2),
+    lambda: timing.Gradual(0.9, begin=1 / 3, end=2 / 3, frequency="0.5ep"),
+])
+def test_config_round_trip(make):
+    s = make()
+    again = type(s).from_config(s.get_config())
+    assert again == s and again.resolve(units.Length(30, 10)) == s.resolve(units.Length(30, 10))
+    assert all(isinstance(v, (str, int, float, type(None))) for v in s.get_config().values())
+
+
+@pytest.mark.parametrize("t", [timing.Steps(7), timing.Epochs(2.5), timing.Epochs(3),
+                               timing.Fraction(0.0), timing.Fraction(1.0), timing.Fraction(1 / 3)])
+def test_timing_str_parses_back(t):
+    assert units.parse(str(t), "at") == units.parse(t, "at")

@@ -15,7 +15,18 @@ from prunekit.timing import units
 SPLITS = ("exponential", "linear")
 
 
-class OneShot:
+class _Config:
+    """``get_config()`` gives timings as strings; ``from_config`` reads them back."""
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+
+class OneShot(_Config):
     """Prune at once to ``target`` at ``at`` (0.0 = initialisation, 1.0 = after training).
 
     ``steps`` > 1 splits the prune into that many local steps (paper C, see
@@ -42,10 +53,6 @@ class OneShot:
         from prunekit import schedules
         return schedules.OneShot(self.target, at_step=units.resolve(self.at, length, "at"))
 
-    def start(self, length) -> int:
-        """The first step with a pruning event (the end of the shared dense prefix)."""
-        return units.resolve(self.at, length, "at")
-
     def get_config(self) -> dict:
         return {"target": self.target, "at": str(self.at), "steps": self.steps, "split": self.split,
                 "finetune_epochs": self.finetune_epochs, "finetune_lr": self.finetune_lr}
@@ -54,7 +61,7 @@ class OneShot:
         return f"OneShot({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
-class Gradual:
+class Gradual(_Config):
     """Zhu & Gupta cubic schedule over the window [``begin``, ``end``] every ``frequency``.
 
         s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (end - t0)) ** power
@@ -79,9 +86,6 @@ class Gradual:
                                          else length, "frequency"))
         return schedules.Gradual(self.target, begin_step=begin, end_step=end, frequency=frequency,
                                  power=self.power, initial=self.initial)
-
-    def start(self, length) -> int:
-        return units.resolve(self.begin, length, "begin")
 
     def get_config(self) -> dict:
         return {"target": self.target, "begin": str(self.begin), "end": str(self.end),

@@ -73,7 +73,7 @@ class Epochs:
         return _round(self.n * length.steps_per_epoch)
 
     def __str__(self):
-        return f"{self.n:g}ep"
+        return f"{float(self.n)!r}ep"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +88,8 @@ class Fraction:
         return _round(self.f * length.total_steps)
 
     def __str__(self):
-        return f"{self.f:g}"
+        text = repr(float(self.f))
+        return text if "." in text or "e" in text else text + ".0"
 
 
 def _round(x: float) -> int:
