@@ -178,8 +178,10 @@ def test_oneshot_after_training_then_finetune_with_mask_fixed(digits):
     arm = trunk.Arm("after", timing.OneShot(0.6, at=1.0, finetune_epochs=1, finetune_lr=0.001))
     study = trunk.Study([arm], build=lambda: keras.Sequential(
         [keras.Input((64,)), keras.layers.Dense(16, name="h"), keras.layers.Dense(10, name="out")]),
-        compile=_compile, data=data, epochs=2)
+        compile=_compile, data=data, epochs=2, checkpoint_at=["1ep"])
     model, cb = study.run(share=True)["after"]
+    assert sorted(study.checkpoints) == [10, 20]  # the extra candidate (rewind) point too
+    assert int(study.checkpoints[10]["optimizer"][0]) == 10  # iterations saved with the slots
     assert [r["step"] for r in cb.records] == [20] and study.steps_trained == {"trunk": 20, "after": 10}
     assert int(model.optimizer.iterations.numpy()) == 30
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.001)

@@ -109,11 +109,13 @@ class Study:
     ``build()`` returns a fresh plain tf_keras model (same seed every call);
     ``compile(model)`` compiles it with a fresh optimizer. With ``share=True`` a dense trunk is
     trained once and every arm branches from it; with ``share=False`` every arm trains from
-    scratch. ``report`` gives the optimizer steps of both and their ratio.
+    scratch. ``report`` gives the optimizer steps of both and their ratio. ``checkpoint_at``
+    adds candidate points (timings, e.g. a rewind point) the trunk also saves in
+    ``checkpoints[step]`` (restore one with :func:`load_state`).
     """
 
     def __init__(self, arms, *, build, compile, data: StepData, epochs: float,
-                 data_for_statistics=None, num_examples: int = 1000):
+                 data_for_statistics=None, num_examples: int = 1000, checkpoint_at=()):
         self.arms, self.build, self.compile, self.data = list(arms), build, compile, data
         self.length = units.Length(data.steps_per_epoch, epochs)
         self.statistics_data, self.num_examples = data_for_statistics, num_examples
@@ -122,6 +124,8 @@ class Study:
             raise ValueError(f"arm names must be unique, got {names}.")
         self.branch_steps = {a.name: min(timed.resolve(a.schedule, self.length).event_steps() or
                                          [self.length.total_steps]) for a in self.arms}
+        # Extra candidate points (e.g. rewind points): saved by the trunk, for load_state.
+        self.extra_checkpoints = [units.resolve(t, self.length, "checkpoint_at") for t in checkpoint_at]
         self.checkpoints: dict = {}
         self.steps_trained = {"trunk": 0}
 
@@ -145,7 +149,7 @@ class Study:
     def train_trunk(self) -> None:
         """The dense run, saving a checkpoint at every arm's branch point."""
         from prunekit.keras import PruningCallback
-        steps = sorted(set(self.branch_steps.values()))
+        steps = sorted(set(self.branch_steps.values()) | set(self.extra_checkpoints))
         model = self._fresh()
         saver = _Checkpoints(steps)
         if steps[0] == 0:
@@ -201,11 +205,11 @@ class Study:
         total = self.length.total_steps
         extra = {a.name: int(round(getattr(a.schedule, "finetune_epochs", 0)
                                    * self.length.steps_per_epoch)) for a in self.arms}
-        shared = max(self.branch_steps.values()) + sum(total - b + extra[n]
-                                                       for n, b in self.branch_steps.items())
+        trunk_steps = max([*self.branch_steps.values(), *self.extra_checkpoints])
+        shared = trunk_steps + sum(total - b + extra[n] for n, b in self.branch_steps.items())
         independent = sum(total + e for e in extra.values())
         return {"shared_steps": shared, "independent_steps": independent,
-                "dense_steps_once": max(self.branch_steps.values()),
+                "dense_steps_once": trunk_steps,
                 "dense_steps_per_arm": sum(self.branch_steps.values()),
                 "ratio": shared / independent, "trained": dict(self.steps_trained)}
 
