@@ -29,14 +29,18 @@ from prunekit import masks as masks_lib
 from prunekit import prunable, registry
 
 
+@keras.utils.register_keras_serializable(package="prunekit")
 class NeverPrune(pruning_schedule.PruningSchedule):
-    """A tfmot schedule that never fires: tfmot applies masks, prunekit chooses them."""
+    """A tfmot schedule that never fires: tfmot applies masks, prunekit chooses them.
+
+    Registered with Keras, so a saved wrapped model loads under tfmot's ``prune_scope()``.
+    """
 
     def __call__(self, step):
         return tf.constant(False), tf.constant(0.0, tf.float32)
 
     def get_config(self):
-        return {"class_name": type(self).__name__, "config": {}}
+        return {"class_name": keras.utils.get_registered_name(type(self)), "config": {}}
 
 
 class _PrunableOnly(pruning_policy.PruningPolicy):

@@ -312,3 +312,18 @@ _MIRRORED = textwrap.dedent("""
 def test_mirrored_strategy_on_two_logical_cpus():
     run = subprocess.run([sys.executable, "-c", _MIRRORED], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "OK 0.6" in run.stdout, run.stderr[-3000:]
+
+
+def test_wrapped_model_saves_and_loads_with_masks(tmp_path):
+    import tensorflow_model_optimization as tfmot
+
+    model = prunekit.wrap(keras.Sequential([keras.layers.Dense(6, input_shape=(4,)), keras.layers.Dense(2)]))
+    cb = prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, 0), scope="global")
+    cb.set_model(model)
+    cb.prune(0.5, step=0)
+    model.save(tmp_path / "wrapped.h5")
+    with tfmot.sparsity.keras.prune_scope():
+        loaded = keras.models.load_model(tmp_path / "wrapped.h5", compile=False)
+    for (name, m), (_, m2) in zip(prunable.mask_variables(model).items(),
+                                  prunable.mask_variables(loaded).items()):
+        np.testing.assert_array_equal(m.numpy(), m2.numpy(), err_msg=name)
