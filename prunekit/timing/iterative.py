@@ -86,6 +86,7 @@ class Snapshot(keras.callbacks.Callback):
 
     def __init__(self, at_step: int):
         super().__init__()
+        self._supports_tf_logs = True  # logs unused: no per-batch conversion to numpy
         self.at_step, self.weights, self._step = int(at_step), None, 0
 
     def on_train_begin(self, logs=None):
