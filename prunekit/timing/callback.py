@@ -1,8 +1,8 @@
 """``TimedPruning``: :class:`prunekit.PruningCallback` with timing units, locality and records.
 
 Bookkeeping only: the parent resolves a timed schedule to optimizer steps when ``fit``
-starts (its length from ``fit``'s epochs and steps, or ``length``); here each event is split into the
-schedule's local steps (:mod:`~prunekit.timing.local`) and recorded
+starts (its length from ``fit``'s epochs and steps, or ``length``); here each event is split
+into the schedule's local steps (:mod:`~prunekit.timing.local`) and recorded
 (:mod:`~prunekit.timing.records`). Scoring, masking and keeping zeros zero are the parent's.
 """
 from __future__ import annotations
