@@ -44,11 +44,15 @@ class NeverPrune(pruning_schedule.PruningSchedule):
 
 
 class _PrunableOnly(pruning_policy.PruningPolicy):
-    """Wrap only the layers whose weights prunekit prunes (Dense, Conv*, DepthwiseConv2D)."""
+    """Wrap only the layers whose weights prunekit prunes (Dense, Conv*, DepthwiseConv2D),
+    less the layers named in ``exclude``."""
+
+    def __init__(self, exclude=()):
+        self.exclude = frozenset(exclude)
 
     def allow_pruning(self, layer):
         # prunable._PRUNABLE is the single list of layer types prunekit prunes.
-        return (isinstance(layer, tuple(prunable._PRUNABLE))
+        return (isinstance(layer, tuple(prunable._PRUNABLE)) and layer.name not in self.exclude
                 and prune_registry.PruneRegistry.supports(layer))
 
     def ensure_model_supports_pruning(self, model):
@@ -67,17 +71,23 @@ def _check_not_subclassed(model):
             _check_not_subclassed(layer)
 
 
-def wrap(model):
+def wrap(model, exclude=()):
     """A copy of ``model`` whose prunable layers are tfmot ``PruneLowMagnitude`` wrappers.
 
     The wrappers share the original layers' weights and never prune by themselves.
+    ``exclude``: names of layers left dense, e.g. a loss plugin's heads
+    (``wrap(model, exclude=plugin.head_layer_names(model))`` prunes the encoder only).
     """
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    unknown = sorted(set(exclude) - {layer.name for layer in prunable.flat_layers(model)})
+    if unknown:
+        raise ValueError(f"exclude names layers the model does not have: {unknown}.")
     _backend.require_tf_keras_model(model)
     if prunable.is_wrapped(model):
         raise ValueError("the model is already wrapped (it has PruneLowMagnitude layers).")
     _check_not_subclassed(model)
     wrapped = prune.prune_low_magnitude(model, pruning_schedule=NeverPrune(),
-                                        pruning_policy=_PrunableOnly())
+                                        pruning_policy=_PrunableOnly(exclude))
     if not prunable.is_wrapped(wrapped):
         raise ValueError("the model has no prunable layers (Dense, Conv1D/2D/3D, Conv2DTranspose, "
                          "DepthwiseConv2D).")
@@ -177,6 +187,9 @@ class PruningCallback(keras.callbacks.Callback):
       verbose: 1 prints one line per pruning event.
       length: the training length (``prunekit.timing.Length``) a timed schedule resolves
         against; default: ``fit``'s epochs and steps per epoch.
+      loss: the loss plugin (instance or registered name) whose objective and views the
+        statistics use (``taylor1`` on a SimCLR model uses the NT-Xent gradient, no labels);
+        default: softmax cross-entropy of the model's logits.
 
     Each event is recorded in ``events``: ``{"step", "applied_at", "target", "sparsity":
     {weight: s}, "overall"}``. An event at step t happens after t optimizer updates
@@ -186,9 +199,10 @@ class PruningCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, criterion, schedule, scope: str = "layer", data=None,
-                 num_examples: int = 1000, verbose: int = 0, length=None):
+                 num_examples: int = 1000, verbose: int = 0, length=None, loss=None):
         super().__init__()
         self.criterion = registry.get_criterion(criterion)
+        self.loss = registry.get_loss(loss) if loss is not None else None
         # A timed schedule (prunekit.timing) resolves to steps once the length is known.
         self.timed = (schedule if hasattr(schedule, "resolve") and not hasattr(schedule, "target_at")
                       else None)
@@ -298,7 +312,7 @@ class PruningCallback(keras.callbacks.Callback):
         if self.criterion.requires:
             from prunekit import statistics as statistics_lib
             statistics = statistics_lib.compute(self.model, self.data, self.criterion.requires,
-                                                self.num_examples)
+                                                self.num_examples, loss=self.loss)
         new = self.criterion.masks({n: tf.convert_to_tensor(w) for n, w in weights.items()},
                                    target, scope=self.scope, statistics=statistics, masks=current)
         # Pruned weights stay pruned even if a schedule asks for less than is already pruned.

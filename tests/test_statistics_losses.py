@@ -72,3 +72,30 @@ def test_cross_entropy_plugin_matches_the_default():
     for s in default:
         for n in default[s]:
             np.testing.assert_allclose(with_plugin[s][n].numpy(), default[s][n].numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_taylor1_on_a_simclr_encoder_prunes_with_the_nt_xent_gradient_and_leaves_heads_dense():
+    """End to end: encoder-only wrap, label-free data, schedule in optimizer steps (2 views)."""
+    import prunekit
+    from prunekit import schedules
+
+    plugin = registry.get_loss("simclr", augment=False)
+    model = plugin.build_model(_encoder(), num_classes=None)
+    pruned = prunekit.wrap(model, exclude=plugin.head_layer_names(model))
+    names = sorted(prunable.prunable_weights(pruned))
+    assert len(names) == 2 and names[1] == "features/kernel:0" and names[0].startswith("conv2d")
+    x, _ = _data(n=16)
+    callback = prunekit.PruningCallback("taylor1", schedules.OneShot(0.5, at_step=2), loss=plugin,
+                                        data=(x, None), num_examples=16)
+    pruned.compile(keras.optimizers.SGD(0.01, momentum=0.9), loss=plugin.loss())
+    pruned.fit(plugin.training_data(tf.data.Dataset.from_tensor_slices(x), batch_size=4),
+               epochs=1, verbose=0, callbacks=[callback])
+    assert [e["step"] for e in callback.events] == [2]
+    for name, w in prunable.prunable_weights(pruned).items():
+        assert abs(1 - np.count_nonzero(w.numpy()) / w.numpy().size - 0.5) <= 1 / w.numpy().size + 1e-9
+
+
+def test_wrap_rejects_unknown_excluded_layer():
+    import prunekit
+    with pytest.raises(ValueError, match="exclude names layers the model does not have"):
+        prunekit.wrap(_encoder(), exclude=["head_nope"])
