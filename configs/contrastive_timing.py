@@ -50,6 +50,7 @@ def get_config(variant="digits"):
     c.sparsities = v["sparsities"]
     c.seeds = v["seeds"]
     c.scope = "layer"
+    c.prune_heads = True  # paper A pruned the linear classifier head too
     c.dense_baseline = True
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})

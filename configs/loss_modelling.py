@@ -46,6 +46,7 @@ def get_config(variant="digits"):
     c.sparsities = (v["sparsity"],)
     c.seeds = v["seeds"]
     c.scope = "global"
+    c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned
     c.dense_baseline = True
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})

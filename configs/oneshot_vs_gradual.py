@@ -40,6 +40,7 @@ def get_config(variant="digits"):
     c.sparsities = (0.5, 0.8, 0.9, 0.95)
     c.seeds = v["seeds"]
     c.scope = "layer"
+    c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned
     c.dense_baseline = True
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})

@@ -37,6 +37,7 @@ def get_config(variant="digits"):
     c.sparsities = v["sparsities"]  # 1 - 0.8^R for R = 3, 6, 10 (, 13, 16)
     c.seeds = v["seeds"]
     c.scope = "layer"
+    c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned
     c.dense_baseline = True
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})

@@ -22,13 +22,6 @@ def _optional(module: str):
         return None
 
 
-def builtin_losses() -> tuple:
-    """Loss names the run glue provides itself while no plugin of that name is registered."""
-    from prunekit import registry
-
-    return tuple(n for n in ("cross_entropy",) if n not in registry.names("loss"))
-
-
 def plugins(kind: str, entries: dict) -> list[str]:
     """Every entry's plugin exists, loads, and accepts its options."""
     from prunekit import registry
@@ -38,10 +31,6 @@ def plugins(kind: str, entries: dict) -> list[str]:
     available = registry.names(kind)
     for label, entry in entries.items():
         name = entry["plugin"]
-        if kind == "loss" and name in builtin_losses():
-            if entry["options"]:
-                problems.append(f"{section}.{label}: the built-in {name} takes no options")
-            continue
         if name not in available:
             problems.append(f"{section}.{label}: no {kind} plugin named {name!r}"
                             f"{_suggest(name, available)}; available: {', '.join(available) or 'none'}")
@@ -106,7 +95,7 @@ def dataset(name, data_dir=None) -> list[str]:
     from prunekit.study import datasets
 
     try:
-        datasets.info(name, data_dir)
+        datasets.require(name, data_dir)
     except Exception as e:  # any failure to find the data is a config problem
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return [f"dataset {name!r}: {msg}"]

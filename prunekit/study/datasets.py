@@ -1,60 +1,42 @@
 """The study's view of a dataset: whole splits as arrays, cached per process.
 
 Runs of one study share their data; reading it once per process (per Ray worker) keeps the
-per-run overhead small. Goes through ``prunekit.data.load`` (every dataset is a TFDS name,
-the embedded ``digits`` included); while that has not landed, sklearn's digits stand in
-(:mod:`prunekit.study.fallback`).
+per-run overhead small. Everything goes through :mod:`prunekit.data` (``as_arrays`` and
+``info``; every dataset is a TFDS name, the embedded ``digits`` included).
 """
 from __future__ import annotations
 
 import functools
-import importlib
 
 import numpy as np
 
 
-def _data_module():
-    try:
-        module = importlib.import_module("prunekit.data")
-    except ImportError:
-        return None
-    return module if hasattr(module, "load") else None
+@functools.lru_cache(maxsize=8)
+def arrays(name: str, split: str, data_dir=None):
+    """(x float32, y int32) of a whole split (``prunekit.data.as_arrays``, cached)."""
+    from prunekit import data
 
-
-def stand_in() -> bool:
-    """True while the digits stand-in is used instead of prunekit.data."""
-    return _data_module() is None
+    x, y = data.as_arrays(name, split, data_dir=data_dir)
+    return np.asarray(x, np.float32), np.asarray(y, np.int32)
 
 
 @functools.lru_cache(maxsize=8)
-def arrays(name: str, split: str, data_dir=None):
-    """(x float32, y int32) of a whole split."""
-    data = _data_module()
-    if data is None:
-        from prunekit.study import fallback
-
-        return fallback.digits_arrays(name, split)
-    if hasattr(data, "as_arrays"):
-        x, y = data.as_arrays(name, split, data_dir=data_dir)
-        return np.asarray(x, np.float32), np.asarray(y, np.int32)
-    ds = data.load(name, split, data_dir=data_dir, batch_size=1024)
-    xs, ys = [], []
-    for x, y in ds.as_numpy_iterator():
-        xs.append(x)
-        ys.append(y)
-    return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int32)
-
-
 def info(name: str, data_dir=None) -> dict:
-    """``{"input_shape", "num_classes"}``; raises if the dataset is unknown or unavailable."""
-    data = _data_module()
-    if data is not None:
-        for helper in ("info", "dataset_info", "describe"):
-            fn = getattr(data, helper, None)
-            if callable(fn):
-                got = fn(name, data_dir=data_dir)
-                get = (lambda k: got[k]) if isinstance(got, dict) else (lambda k: getattr(got, k))
-                return {"input_shape": tuple(get("input_shape")), "num_classes": int(get("num_classes"))}
-    x, y = arrays(name, "train", data_dir)
-    x_test, y_test = arrays(name, "test", data_dir)
-    return {"input_shape": tuple(x.shape[1:]), "num_classes": int(max(y.max(), y_test.max()) + 1)}
+    """``{"input_shape", "num_classes"}`` (``prunekit.data.info``, cached); raises
+    ``prunekit.data.DatasetUnavailableError`` (or ``UnknownDatasetError``) when the dataset
+    cannot be read."""
+    from prunekit import data
+
+    spec = data.info(name, data_dir=data_dir)
+    return {"input_shape": tuple(spec.input_shape), "num_classes": int(spec.num_classes)}
+
+
+def require(name: str, data_dir=None) -> dict:
+    """:func:`info`, and the data is readable here: prepared under ``data_dir`` (the embedded
+    digits are prepared on first use). Raises ``DatasetUnavailableError`` otherwise, before any
+    training starts."""
+    from prunekit import data
+
+    spec = info(name, data_dir)
+    data.builder(name, data_dir)  # raises DatasetUnavailableError when not prepared (offline)
+    return spec

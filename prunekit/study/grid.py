@@ -17,6 +17,9 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
                    initialisation, 1 = after training); ``frequency`` is a fraction too.
 ``sparsities``     targets in [0, 1); ``seeds`` model seeds (a population for PIEs)
 ``scope``          ``layer`` or ``global`` ranking
+``prune_heads``    also prune the loss plugin's heads (``head_*`` layers: classifier,
+                   projection); default False: only the encoder is pruned, the heads stay
+                   dense. Paper A pruned the linear classifier head too (set True to match).
 ``dense_baseline`` also train one dense run per (loss, seed): the reference population
 ``evaluation``     evaluator name -> options (``accuracy``, ``sparsity`` and the suite's)
 ``artefacts``      ``masks``, ``predictions``: what each run saves for population metrics
@@ -194,6 +197,9 @@ def expand(config, check_plugins=True) -> list[dict]:
     strategy = c.get("strategy", "")
     if strategy not in STRATEGIES:
         problems.append(f"strategy {strategy!r} unknown{_suggest(strategy, STRATEGIES)}; choices: '', mirrored")
+    prune_heads = c.get("prune_heads", False)
+    if not isinstance(prune_heads, bool):
+        problems.append(f"prune_heads must be True or False, got {prune_heads!r}")
     evaluation = {k: dict(v or {}) for k, v in (c.get("evaluation") or {"accuracy": {}}).items()}
     if check_plugins:
         from prunekit.study import checks
@@ -213,6 +219,7 @@ def expand(config, check_plugins=True) -> list[dict]:
         "evaluation": evaluation,
         "artefacts": {"masks": bool(c.get("artefacts", {}).get("masks", True)),
                       "predictions": bool(c.get("artefacts", {}).get("predictions", True))},
+        "prune_heads": prune_heads,
         "strategy": strategy,
         "tensorboard": bool(c.get("tensorboard", False)),
         "verbose": int(c.get("verbose", 0)),

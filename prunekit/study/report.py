@@ -100,14 +100,14 @@ CHECKS = {"gradual_beats_oneshot": _gradual_beats_oneshot, "early_hurts_more": _
 
 def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: list, wall_s: float) -> str:
     failed = [r for r in rows if r["status"] != "ok"]
-    stand_ins = sorted({s for r in rows for s in str(r.get("stand_ins", "")).split(",") if s})
+    skipped = sorted({s for r in rows for s in str(r.get("skipped", "")).split(",") if s})
     parts = [f"# Study report: {study.get('study', '?')}", ""]
     parts.append(f"- config: `{study.get('_config_path', '?')}`; work directory: `{workdir}`")
     parts.append(f"- runs: {len(rows)} ({len(rows) - len(failed)} finished, {len(failed)} failed); "
                  f"dataset `{study.get('dataset')}`, model `{study.get('model')}`; "
                  f"this invocation took {wall_s:.1f} s")
-    if stand_ins:
-        parts.append(f"- **stand-ins used** (pieces of the toolkit not landed yet): {', '.join(stand_ins)}")
+    if skipped:
+        parts.append(f"- skipped (optional extras not installed): {', '.join(skipped)}")
     parts += ["", "## Test accuracy (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
     if pies:
         parts += ["## PIEs (pruned population vs dense population, same loss)", "",

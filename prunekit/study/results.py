@@ -43,8 +43,8 @@ def row(rid: str, spec: dict, result: dict) -> dict:
         "run_s": round(float(result.get("run_s", 0.0)), 3),
     }
     out.update(result.get("metrics", {}))
-    if result.get("stand_ins"):
-        out["stand_ins"] = ",".join(result["stand_ins"])
+    if result.get("skipped"):
+        out["skipped"] = ",".join(result["skipped"])
     return out
 
 

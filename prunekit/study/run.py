@@ -54,15 +54,11 @@ def resolve_schedule(timing: dict, sparsity: float, total_steps: int):
     raise RunFailed(f"timing kind {kind!r} is not supported by the run glue yet")
 
 
-def _loss_plugin(spec, stand_ins):
+def _loss_plugin(spec):
     """The loss plugin instance (its ``seed`` option follows the run's seed unless given)."""
     from prunekit import registry
-    from prunekit.study import checks
 
     name, options = spec["loss"]["plugin"], dict(spec["loss"]["options"])
-    if name in checks.builtin_losses():
-        stand_ins.append("loss:cross_entropy")
-        return None
     cls = registry.load("loss", name)
     if "seed" in registry.options(cls):
         options.setdefault("seed", spec["seed"])
@@ -96,37 +92,34 @@ def execute(spec: dict, out_dir: str) -> dict:
     import tensorflow as tf
     import tf_keras as keras
 
-    from prunekit import models, prunable
+    from prunekit import evaluation, models, prunable
     from prunekit.study import datasets
 
     clock = _Clock()
-    stand_ins = ["data:sklearn-digits"] if datasets.stand_in() else []
+    skipped = []
     keras.backend.clear_session()
     keras.utils.set_random_seed(spec["seed"])
     ds = spec["dataset"]
     x_train, y_train = datasets.arrays(ds["name"], "train", ds["data_dir"])
     x_test, y_test = datasets.arrays(ds["name"], "test", ds["data_dir"])
-    num_classes = int(max(y_train.max(), y_test.max()) + 1)
+    num_classes = datasets.info(ds["name"], ds["data_dir"])["num_classes"]
     clock.lap("data")
 
     train = spec["train"]
     pruned = spec["criterion"] is not None
     strategy = tf.distribute.MirroredStrategy() if spec["strategy"] == "mirrored" else tf.distribute.get_strategy()
-    plugin = _loss_plugin(spec, stand_ins)
+    plugin = _loss_plugin(spec)
     with strategy.scope():
         base = models.build(spec["model"]["name"], x_train.shape[1:], num_classes, seed=spec["seed"],
                             **spec["model"]["options"])
-        if plugin is None:
-            from prunekit.study import fallback
-
-            model, loss, metrics = base, fallback.cross_entropy_loss(), ["accuracy"]
-        else:
-            model = plugin.build_model(models.feature_model(base), num_classes)
-            loss, metrics = plugin.loss(), plugin.metrics()
+        model = plugin.build_model(models.feature_model(base), num_classes)
+        # The plugin's heads stay dense unless the config prunes them (paper A pruned the
+        # linear classifier too: prune_heads=True).
+        dense_heads = () if spec.get("prune_heads") else tuple(plugin.head_layer_names(model))
         if pruned:
-            model = prunekit.wrap(model)
-        model.compile(optimizer=_optimizer(train, keras), loss=loss, metrics=metrics)
-    classifier = plugin is None or any(l.name.endswith("head_classifier") for l in model.layers)
+            model = prunekit.wrap(model, exclude=dense_heads)
+        model.compile(optimizer=_optimizer(train, keras), loss=plugin.loss(), metrics=plugin.metrics())
+    classifier = any(l.name.endswith("head_classifier") for l in model.layers)
     steps_per_epoch = math.ceil(len(x_train) / train["batch_size"])
     total = train["epochs"] * steps_per_epoch
     callbacks = [keras.callbacks.TerminateOnNaN()]
@@ -136,11 +129,12 @@ def execute(spec: dict, out_dir: str) -> dict:
         crit = spec["criterion"]
         pruning = prunekit.PruningCallback(crit["plugin"] if not crit["options"] else
                                            prunekit.registry.get_criterion(crit["plugin"], **crit["options"]),
-                                           schedule, scope=spec["scope"], data=(x_train, y_train),
-                                           num_examples=min(1000, len(x_train)))
+                                           schedule, scope=spec["scope"],
+                                           data=(x_train, y_train if plugin.needs_labels else None),
+                                           num_examples=min(1000, len(x_train)), loss=plugin)
         callbacks.append(pruning)
     if spec.get("tensorboard") and not _has_tensorboard():
-        stand_ins.append("tensorboard:not-installed(no logs)")
+        skipped.append("tensorboard:not-installed(no logs)")
     elif spec.get("tensorboard"):
         logdir = os.path.join(out_dir, "tensorboard")
         callbacks.append(keras.callbacks.TensorBoard(logdir, profile_batch=0, write_graph=False))
@@ -149,12 +143,9 @@ def execute(spec: dict, out_dir: str) -> dict:
             callbacks.append(tfmot.sparsity.keras.PruningSummaries(log_dir=logdir, update_freq="epoch"))
     clock.lap("build")
 
-    if plugin is None:
-        fit = dict(x=x_train, y=y_train, batch_size=train["batch_size"], shuffle=True)
-    else:
-        ds_train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
-            len(x_train), seed=spec["seed"], reshuffle_each_iteration=True)
-        fit = dict(x=plugin.training_data(ds_train, batch_size=train["batch_size"]))
+    ds_train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
+        len(x_train), seed=spec["seed"], reshuffle_each_iteration=True)
+    fit = dict(x=plugin.training_data(ds_train, batch_size=train["batch_size"]))
     fit.update(verbose=spec.get("verbose", 0), callbacks=callbacks)
     history = model.fit(epochs=train["epochs"], **fit).history
     _finite(history, "training")
@@ -181,7 +172,9 @@ def execute(spec: dict, out_dir: str) -> dict:
         encoder = plugin.encoder(model)
         f_train = encoder.predict(x_train, batch_size=1024, verbose=0)
         f_test = encoder.predict(x_test, batch_size=1024, verbose=0)
-        pred = _knn(f_train, y_train, f_test, k=spec["evaluation"].get("knn", {}).get("k", 20))
+        pred = np.asarray(evaluation.knn_predict(f_train, y_train, f_test,
+                                                 k=spec["evaluation"].get("knn", {}).get("k", 20),
+                                                 metric="cosine"))
         logits = np.eye(num_classes, dtype=np.float32)[pred]  # one-hot votes: PIEs need labels only
         metrics["test_accuracy"] = float((pred == y_test).mean())
         metrics["test_loss"] = float(history["loss"][-1])
@@ -191,7 +184,10 @@ def execute(spec: dict, out_dir: str) -> dict:
     masks = {}
     if pruned:
         masks = {n: np.asarray(m.numpy() != 0) for n, m in prunable.mask_variables(model).items()}
-    weights = {n: np.asarray(w.numpy()) for n, w in prunable.prunable_weights(model).items()}
+    # Sparsity over the weights this study prunes (heads excluded unless prune_heads), the
+    # same set for dense and pruned runs.
+    weights = {n: np.asarray(w.numpy()) for n, w in prunable.prunable_weights(model).items()
+               if n.split("/")[0] not in dense_heads}
     total_w = sum(w.size for w in weights.values())
     nonzero = sum(int(np.count_nonzero(w)) for w in weights.values())
     metrics["sparsity"] = 1.0 - nonzero / max(total_w, 1)
@@ -200,7 +196,9 @@ def execute(spec: dict, out_dir: str) -> dict:
     for name, options in spec["evaluation"].items():
         if name in ("accuracy", "sparsity", "knn"):
             continue
-        metrics.update(_suite_evaluator(name, options, model, (x_train, y_train), (x_test, y_test)))
+        metrics.update(_suite_evaluator(name, options, model, {"train": (x_train, y_train),
+                                                               "test": (x_test, y_test),
+                                                               "num_classes": num_classes}))
     clock.lap("evaluate")
 
     events = pruning.events if pruning else []
@@ -210,7 +208,7 @@ def execute(spec: dict, out_dir: str) -> dict:
     if spec["artefacts"]["predictions"]:
         _savez(os.path.join(out_dir, "predictions.npz"), {"logits": logits, "labels": y_test})
     clock.lap("save")
-    return {"status": "ok", "metrics": metrics, "timing": clock.spans, "stand_ins": stand_ins,
+    return {"status": "ok", "metrics": metrics, "timing": clock.spans, "skipped": skipped,
             "events": len(events), "total_steps": total + (steps_per_epoch * timing.get("finetune_epochs", 0)
                                                             if pruned and timing["kind"] == "oneshot" else 0)}
 
@@ -221,26 +219,12 @@ def _has_tensorboard() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
-def _knn(f_train, y_train, f_test, k):
-    """Cosine k-NN predictions (the suite's ``knn_predict`` when present)."""
-    try:
-        from prunekit.evaluation.knn import knn_predict
-
-        return np.asarray(knn_predict(f_train, y_train, f_test, k=k, metric="cosine"))
-    except Exception:  # the suite's k-NN missing or broken mid-development: plain NumPy cosine k-NN
-        a = f_train / (np.linalg.norm(f_train, axis=1, keepdims=True) + 1e-12)
-        b = f_test / (np.linalg.norm(f_test, axis=1, keepdims=True) + 1e-12)
-        idx = np.argsort(-b @ a.T, axis=1)[:, :k]
-        votes = y_train[idx]
-        return np.array([np.bincount(v, minlength=y_train.max() + 1).argmax() for v in votes])
-
-
-def _suite_evaluator(name, options, model, train, test) -> dict:
-    """An evaluator of the shared suite (``prunekit.evaluation.EVALUATORS``), by keyword."""
+def _suite_evaluator(name, options, model, data) -> dict:
+    """An evaluator of the shared suite: ``prunekit.evaluation.EVALUATORS[name](model, data,
+    **options)``; scalar results become metrics (``<name>_<key>``), arrays are dropped."""
     from prunekit import evaluation
 
-    fn = evaluation.EVALUATORS[name]
-    out = fn(model=model, train=train, test=test, **options)
+    out = evaluation.EVALUATORS[name](model, data, **options)
     if isinstance(out, dict):
         return {f"{name}_{k}" if k != name else k: v for k, v in _jsonable(out).items()
                 if isinstance(v, (int, float))}
