@@ -189,7 +189,7 @@ def test_schedule_fires_at_optimizer_step_for_two_view_loss():
     seen = []
 
     class Record(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
+        def on_train_batch_end(self, batch, logs=None):  # after the step's update
             masks = prunable.mask_variables(self.model).values()
             zeros = sum(float(tf.reduce_sum(1 - m)) for m in masks)
             seen.append((int(self.model.optimizer.iterations), zeros > 0))
@@ -199,7 +199,9 @@ def test_schedule_fires_at_optimizer_step_for_two_view_loss():
     callback = prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, at_step=3))
     model.fit(ds, epochs=1, steps_per_epoch=5, callbacks=[callback, Record()], verbose=0)
     assert [e["step"] for e in callback.events] == [3]
-    assert seen == [(0, False), (1, False), (2, False), (3, True), (4, True)]
+    # (updates done, pruned?): the event at step 3 comes after 3 updates, before the 4th;
+    # each step feeds 2 views per example through the encoder, yet counts as one step.
+    assert seen == [(1, False), (2, False), (3, False), (4, True), (5, True)]
 
 
 # ---- representation quality on digits (probe on frozen features) ------------------------
