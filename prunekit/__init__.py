@@ -20,7 +20,7 @@ def __getattr__(name):
 
         return getattr(_keras, name)
     if name in ("schedules", "registry", "criteria", "masks", "statistics", "models", "data",
-                "evaluation", "losses"):
+                "evaluation", "losses", "timing", "prunable"):
         import importlib
 
         return importlib.import_module(f"prunekit.{name}")
