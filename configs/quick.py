@@ -11,8 +11,8 @@ plugins' heads stay dense (prune_heads=False). SupCon runs are scored by a k-NN 
 
 Reproduces (in miniature, not as evidence) the shape of paper A's question: does the
 damage of pruning depend on the loss and on when pruning happens? Expected run time:
-about 2 minutes on 2 CPU cores (TensorFlow start-up included; measured 1 min 55 s wall,
-102 s user+sys CPU, on a shared 2-core machine).
+about 2 minutes on 2 CPU cores (TensorFlow start-up included; measured 1 min 56 s wall,
+112 s user+sys CPU, on a shared 2-core machine).
 """
 import ml_collections
 

@@ -131,3 +131,14 @@ def test_summary_mean_and_t_interval():
     assert rec["test_accuracy_mean"] == pytest.approx(0.9)
     # sample std 0.1, t(0.975, 2) = 4.302653
     assert rec["test_accuracy_ci95"] == pytest.approx(4.302653 * 0.1 / 3 ** 0.5, rel=1e-5)
+
+
+def test_prune_heads_defaults_to_false_and_is_validated(tiny_config):
+    config = _load(tiny_config)
+    assert all(s["prune_heads"] is False for s in grid.expand(config))
+    config.prune_heads = True
+    assert all(s["prune_heads"] is True for s in grid.expand(config))
+    plain = config.to_dict()
+    plain["prune_heads"] = "yes"
+    with pytest.raises(grid.ConfigError, match="prune_heads must be True or False"):
+        grid.expand(plain)
