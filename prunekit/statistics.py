@@ -265,7 +265,8 @@ def _trace(model, layers, requires, x, y, weight, loss):
             return tape.gradient(target, zs, output_gradients=cotangent,
                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-        if num_classes <= _MAX_UNROLLED:  # separate passes run faster than tf.vectorized_map
+        if "fisher" not in requires or num_classes <= _MAX_UNROLLED:  # separate passes run
+            # faster than tf.vectorized_map
             deltas = [backward(t, c) for t, c in cotangents]
         else:
             fisher_cots = [c for t, c in cotangents if t is log_p]

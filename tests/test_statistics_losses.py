@@ -37,8 +37,9 @@ def _brute_fisher(model, plugin, inputs):
     return {n: t / rows for n, t in total.items()}
 
 
-@pytest.mark.parametrize("name", ["rotation", "simclr"])
-def test_plugin_fisher_equals_brute_force(name):
+@pytest.mark.parametrize("name,unrolled", [("rotation", 64), ("simclr", 64), ("simclr", 2)])
+def test_plugin_fisher_equals_brute_force(name, unrolled, monkeypatch):
+    monkeypatch.setattr(statistics, "_MAX_UNROLLED", unrolled)  # 2: the vectorised-classes path
     plugin = registry.get_loss(name, seed=3)
     model = plugin.build_model(_encoder(), num_classes=3)
     x, y = _data(n=3 if name == "rotation" else 4)
@@ -47,6 +48,20 @@ def test_plugin_fisher_equals_brute_force(name):
     got = statistics.fisher_diagonal(model, (x, y), loss=plugin)
     for n in expect:
         np.testing.assert_allclose(got[n].numpy(), expect[n], rtol=1e-4, atol=1e-9 * np.abs(expect[n]).max())
+
+
+def test_gradient_alone_with_more_rows_than_unrolled_classes(monkeypatch):
+    """A label-free gradient over many view rows (many contrastive classes) needs no Fisher."""
+    monkeypatch.setattr(statistics, "_MAX_UNROLLED", 2)
+    plugin = registry.get_loss("simclr")
+    model = plugin.build_model(_encoder(), num_classes=None)
+    x, _ = _data(n=5)
+    small = statistics.mean_gradient(model, (x, None), loss=plugin)
+    monkeypatch.setattr(statistics, "_MAX_UNROLLED", 64)
+    statistics._STEPS.clear()
+    big = statistics.mean_gradient(model, (x, None), loss=plugin)
+    for n in big:
+        np.testing.assert_allclose(small[n].numpy(), big[n].numpy(), rtol=1e-6, atol=1e-9)
 
 
 def test_simclr_gradient_is_the_nt_xent_gradient_without_labels():
