@@ -28,6 +28,7 @@ from typing import ClassVar
 import tensorflow as tf
 import tf_keras as keras
 
+from prunekit import graph
 from prunekit import _backend
 
 HEAD_PREFIX = "head_"
@@ -171,7 +172,7 @@ class LossPlugin:
                 layer = model.get_layer(candidate)
             except ValueError:
                 continue
-            return keras.Model(model.inputs, layer.output, name=f"{model.name}_encoder")
+            return keras.Model(model.inputs, graph.output_in(model, layer), name=f"{model.name}_encoder")
         raise ValueError(f"model {model.name!r} has no representation layer {name!r}.")
 
     # ---- statistics hooks (gradient / Fisher criteria) -------------------------------------
@@ -217,4 +218,4 @@ def is_head_layer(layer) -> bool:
 def encoder_of(model: keras.Model, layer: str = "features") -> keras.Model:
     """A classifier's encoder: its input to the output of ``layer`` (prunekit models: "features")."""
     _backend.require_tf_keras_model(model)
-    return keras.Model(model.inputs, model.get_layer(layer).output, name=f"{model.name}_encoder")
+    return keras.Model(model.inputs, graph.output_in(model, layer), name=f"{model.name}_encoder")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prunekit import graph
 from prunekit.evaluation.knn import KNNIndex
 
 _PASS_THROUGH = ("BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU",
@@ -118,7 +119,7 @@ def layer_representations(model, x, layers=None, batch_size: int = 256) -> list:
     missing = [n for n in names if n not in known]
     if missing:
         raise ValueError(f"layers {missing} are not in the model; it has {sorted(known)}.")
-    outputs = [model.get_layer(n).output for n in names]
+    outputs = [graph.output_in(model, n) for n in names]
     extractor = keras.Model(model.inputs, outputs)
 
     def pooled(xb):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from prunekit import graph
 from prunekit.evaluation.knn import knn_predict
 
 
@@ -52,7 +53,10 @@ def model_features(model, x, layer: str = "features", batch_size: int = 256) -> 
     from prunekit.evaluation._inputs import batched
 
     try:
-        out = model.get_layer(layer).output
+        if layer == "features":  # the representation layer, wrapped by tfmot or not
+            from prunekit.models import features_layer
+            layer = features_layer(model)
+        out = graph.output_in(model, layer)
     except ValueError:
         raise ValueError(f"the model has no layer named {layer!r}; pass layer=<one of "
                          f"{[l.name for l in model.layers]}>.") from None

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from prunekit import graph
+
 CLAMP = (1e-4, 0.9999)
 
 
@@ -101,7 +103,7 @@ def _preactivation_batches(model, layer_name, x, batch_size=256):
     saved = inner.activation
     inner.activation = keras.activations.linear
     try:
-        extractor = keras.Model(model.inputs, layer.output)
+        extractor = keras.Model(model.inputs, graph.output_in(model, layer))
         for i in range(0, len(x), batch_size):
             yield np.asarray(extractor(x[i:i + batch_size], training=False))
     finally:

@@ -32,6 +32,7 @@ import difflib
 import inspect
 import numbers
 
+from prunekit import graph
 from prunekit.models._common import FEATURES
 from prunekit.models.dense import lenet300_100, mlp, tanh_mlp
 from prunekit.models.keras_cv_resnet import resnetv2
@@ -88,7 +89,7 @@ def feature_model(model):
     """A model sharing ``model``'s weights that maps its inputs to the ``features`` output."""
     import tf_keras as keras
 
-    return keras.Model(model.inputs, features_layer(model).output, name=f"{model.name}_features")
+    return keras.Model(model.inputs, graph.output_in(model, features_layer(model)), name=f"{model.name}_features")
 
 
 def _builder(name):
