@@ -99,20 +99,20 @@ def build(kind: str, name: str, **kwargs):
 
 def get_criterion(name, **options):
     """A criterion instance from its registered name (an instance is passed through)."""
-    if not isinstance(name, str):
-        if options:
-            raise PluginError("options are given with a criterion name, not with an instance.")
-        return name
-    return build("criterion", name, **options)
+    return _instance("criterion", name, options)
 
 
 def get_loss(name, **options):
     """A loss-plugin instance from its registered name (an instance is passed through)."""
-    if not isinstance(name, str):
-        if options:
-            raise PluginError("options are given with a loss name, not with an instance.")
-        return name
-    return build("loss", name, **options)
+    return _instance("loss", name, options)
+
+
+def _instance(kind: str, name, options: dict):
+    if isinstance(name, str):
+        return build(kind, name, **options)
+    if options:
+        raise PluginError(f"options are given with a {kind} name, not with an instance.")
+    return name
 
 
 def _group(kind: str) -> str:
