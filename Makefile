@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.prunekit-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: study test bench slow-test plugins clean
+.PHONY: study test bench reproduce plugins clean
 
 $(STAMP): pyproject.toml constraints.txt plugins/prunekit-example/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,12 @@ study: $(STAMP)
 	$(VENV)/bin/prunekit-study --config=configs/quick.py --workdir=runs/quick-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 -m "not slow" tests
+	$(PY) -m pytest -q -n 2 tests
 
-slow-test: $(STAMP)
-	$(PY) -m pytest -q -m slow tests
+# The four seed studies' digits variants (each <= 30 min on 2 CPU cores); longer than make test.
+reproduce: $(STAMP)
+	for c in oneshot_vs_gradual loss_modelling contrastive_timing ssl_masks; do \
+	  $(VENV)/bin/prunekit-study --config=configs/$$c.py:digits --workdir=runs/$$c-digits || exit 1; done
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
