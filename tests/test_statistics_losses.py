@@ -37,7 +37,7 @@ def _brute_fisher(model, plugin, inputs):
     return {n: t / rows for n, t in total.items()}
 
 
-@pytest.mark.parametrize("name,unrolled", [("rotation", 64), ("simclr", 64), ("simclr", 2)])
+@pytest.mark.parametrize("name,unrolled", [("rotation", 64), ("simclr", 64), ("simclr", 2), ("supcon", 64)])
 def test_plugin_fisher_equals_brute_force(name, unrolled, monkeypatch):
     monkeypatch.setattr(statistics, "_MAX_UNROLLED", unrolled)  # 2: the vectorised-classes path
     plugin = registry.get_loss(name, seed=3)
