@@ -63,18 +63,15 @@ def evaluators(evaluation: dict) -> list[str]:
 
 
 def timings_supported(timings: dict) -> list[str]:
-    """Timings whose machinery has not landed in prunekit.schedules yet."""
-    schedules = _optional("prunekit.schedules")
+    """Timings the study's run cannot execute yet."""
+    timing = _optional("prunekit.timing")
     problems = []
     for label, t in timings.items():
-        if t["kind"] == "iterative" and not hasattr(schedules, "Iterative"):
-            problems.append(f"timings.{label}: kind 'iterative' needs prunekit.schedules.Iterative, "
-                            "which is not installed yet (issue 4)")
-        if t["kind"] == "oneshot" and t.get("steps", 1) > 1 and not hasattr(schedules, "local_steps"):
-            problems.append(f"timings.{label}: steps={t['steps']} (local multi-step pruning) needs "
-                            "prunekit.schedules.local_steps, which is not installed yet (issue 4)")
-        if t["kind"] in ("oneshot", "gradual") and schedules is None:
-            problems.append(f"timings.{label}: prunekit.schedules is not installed")
+        if t["kind"] == "iterative":
+            problems.append(f"timings.{label}: kind 'iterative' (prunekit.timing.Iterative) is not wired "
+                            "into the study's run yet (issue 6)")
+        if t["kind"] in ("oneshot", "gradual") and timing is None:
+            problems.append(f"timings.{label}: prunekit.timing is not installed")
     return problems
 
 

@@ -11,10 +11,13 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
 ``losses``         label -> options of a loss plugin (``plugin`` = registered name, default label)
 ``criteria``       label -> options of a criterion plugin (``plugin`` as above)
 ``timings``        label -> a timing: ``kind`` is ``oneshot`` (``at``, ``steps``, ``split``,
-                   ``finetune_epochs``, ``finetune_learning_rate``), ``gradual`` (``begin``,
-                   ``end``, ``frequency``, ``power``, ``initial``) or ``iterative``
-                   (``rate``, ``rewind_to``). Times are fractions of training (0 = at
-                   initialisation, 1 = after training); ``frequency`` is a fraction too.
+                   ``finetune_epochs``, ``finetune_lr`` alias ``finetune_learning_rate``),
+                   ``gradual`` (``begin``, ``end``, ``frequency``, ``power``, ``initial``)
+                   or ``iterative`` (``rate``, ``rewind_to``). Times use prunekit.timing's
+                   vocabulary: a float is a fraction of training (0.0 = at initialisation,
+                   1.0 = after training), an int or "200" optimizer steps, "3ep" epochs,
+                   "50%" a fraction; oneshot/gradual entries become prunekit.timing.OneShot /
+                   Gradual and are validated by them (see prunekit.study.timings).
 ``sparsities``     targets in [0, 1); ``seeds`` model seeds (a population for PIEs)
 ``scope``          ``layer`` or ``global`` ranking
 ``prune_heads``    also prune the loss plugin's heads (``head_*`` layers: classifier,
@@ -37,6 +40,9 @@ import difflib
 import itertools
 import math
 import numbers
+
+from prunekit.study import timings
+from prunekit.study.timings import ALIASES
 
 TIMING_FIELDS = {
     "oneshot": {"kind": None, "at": 1.0, "steps": 1, "split": "exponential", "finetune_epochs": 0,
@@ -80,8 +86,9 @@ def _is_fraction(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool) and 0.0 <= float(x) <= 1.0
 
 
-def check_timing(label: str, timing: dict) -> list[str]:
-    """Problems with one timing entry (field names, kinds, ranges), as one-line messages."""
+def check_timing(label: str, timing: dict, epochs=None) -> list[str]:
+    """Problems with one timing entry (field names, kinds, values), as one-line messages;
+    oneshot and gradual entries are checked by building their prunekit.timing objects."""
     where = f"timings.{label}"
     kind = timing.get("kind")
     if kind not in TIMING_FIELDS:
@@ -90,37 +97,15 @@ def check_timing(label: str, timing: dict) -> list[str]:
     problems = []
     fields = TIMING_FIELDS[kind]
     for key in timing:
-        if key not in fields:
+        if ALIASES.get(key, key) not in fields:
             problems.append(f"{where}: {kind} timing has no field {key!r}{_suggest(key, fields)}; "
                             f"fields: {', '.join(k for k in fields if k != 'kind')}")
-    t = {**fields, **timing}
-    if kind == "oneshot":
-        if not _is_fraction(t["at"]):
-            problems.append(f"{where}.at must be a fraction of training in [0, 1], got {t['at']!r}")
-        if not isinstance(t["steps"], numbers.Integral) or t["steps"] < 1:
-            problems.append(f"{where}.steps (local pruning steps) must be an integer >= 1, got {t['steps']!r}")
-        if t["split"] not in ("exponential", "linear"):
-            problems.append(f"{where}.split must be 'exponential' or 'linear', got {t['split']!r}")
-        if not isinstance(t["finetune_epochs"], numbers.Integral) or t["finetune_epochs"] < 0:
-            problems.append(f"{where}.finetune_epochs must be an integer >= 0, got {t['finetune_epochs']!r}")
-        elif _is_fraction(t["at"]) and float(t["at"]) >= 1.0 and t["finetune_epochs"] == 0:
-            problems.append(f"{where}: pruning at 1.0 (after training) needs finetune_epochs >= 1")
-        lr = t["finetune_learning_rate"]
-        if lr is not None and not (isinstance(lr, numbers.Real) and lr > 0):
-            problems.append(f"{where}.finetune_learning_rate must be > 0 or None, got {lr!r}")
-    elif kind == "gradual":
-        for f in ("begin", "end"):
-            if not _is_fraction(t[f]):
-                problems.append(f"{where}.{f} must be a fraction of training in [0, 1], got {t[f]!r}")
-        if _is_fraction(t["begin"]) and _is_fraction(t["end"]) and not t["begin"] < t["end"]:
-            problems.append(f"{where}: end ({t['end']}) must be after begin ({t['begin']})")
-        if not (isinstance(t["frequency"], numbers.Real) and 0 < t["frequency"] <= 1):
-            problems.append(f"{where}.frequency must be a fraction of training in (0, 1], got {t['frequency']!r}")
-        if not (isinstance(t["power"], numbers.Real) and t["power"] > 0):
-            problems.append(f"{where}.power must be > 0, got {t['power']!r}")
-        if not (isinstance(t["initial"], numbers.Real) and 0 <= t["initial"] < 1):
-            problems.append(f"{where}.initial must be in [0, 1), got {t['initial']!r}")
-    elif kind == "iterative":
+    t = {**fields, **{ALIASES.get(k, k): v for k, v in timing.items()}}
+    if kind in ("oneshot", "gradual"):
+        if not problems:
+            problems += timings.problems(where, t, epochs)
+        return problems
+    if kind == "iterative":
         if not (isinstance(t["rate"], numbers.Real) and 0 < t["rate"] < 1):
             problems.append(f"{where}.rate must be in (0, 1), got {t['rate']!r}")
         if not _is_fraction(t["rewind_to"]) or t["rewind_to"] >= 1:
@@ -129,6 +114,9 @@ def check_timing(label: str, timing: dict) -> list[str]:
 
 
 def resolve_timing(label: str, timing: dict) -> dict:
+    """The entry with its defaults; ``finetune_lr`` is stored as ``finetune_learning_rate``
+    (either spelling gives the same run identity)."""
+    timing = {ALIASES.get(k, k): v for k, v in timing.items()}
     return {**{k: v for k, v in TIMING_FIELDS[timing["kind"]].items()}, **timing, "label": label}
 
 
@@ -159,16 +147,16 @@ def expand(config, check_plugins=True) -> list[dict]:
     problems: list[str] = []
     losses = _entries(c.get("losses"), "losses", problems)
     criteria = _entries(c.get("criteria"), "criteria", problems)
-    timings = {}
+    train = dict(c.get("train") or {})
+    entries = {}
     for label, t in (c.get("timings") or {}).items():
         t = dict(t or {})
-        found = check_timing(label, t)
+        found = check_timing(label, t, train.get("epochs", TRAIN_FIELDS["epochs"]))
         problems += found
         if not found:
-            timings[label] = resolve_timing(label, t)
+            entries[label] = resolve_timing(label, t)
     if not c.get("timings"):
         problems.append("config.timings is empty: give at least one timing")
-    train = dict(c.get("train") or {})
     for key in train:
         if key not in TRAIN_FIELDS:
             problems.append(f"train has no field {key!r}{_suggest(key, TRAIN_FIELDS)}")
@@ -206,7 +194,7 @@ def expand(config, check_plugins=True) -> list[dict]:
         problems += checks.plugins("loss", losses)
         problems += checks.plugins("criterion", criteria)
         problems += checks.evaluators(evaluation)
-        problems += checks.timings_supported(timings)
+        problems += checks.timings_supported(entries)
         problems += checks.model(c.get("model"), c.get("model_options") or {})
         problems += checks.dataset(c.get("dataset"), c.get("data_dir") or None)
     if problems:
@@ -230,7 +218,7 @@ def expand(config, check_plugins=True) -> list[dict]:
             for seed in seeds:
                 specs.append({**common, "loss": loss, "criterion": None, "scope": None,
                               "timing": {"label": "dense", "kind": "dense"}, "sparsity": 0.0, "seed": int(seed)})
-        for crit, timing, sparsity in itertools.product(criteria.values(), timings.values(), sparsities):
+        for crit, timing, sparsity in itertools.product(criteria.values(), entries.values(), sparsities):
             for seed in seeds:
                 t = dict(timing)
                 if t["kind"] == "iterative":

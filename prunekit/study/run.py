@@ -5,12 +5,16 @@ trains and evaluates, writes the run's artefacts into the directory and returns 
 dict (``status``, ``metrics``, ``timing``, ...). It raises :class:`RunFailed` for a run that
 diverges; the executor records any exception as a failed run and the study goes on.
 
-Timings resolve from fractions of training to optimizer steps here:
-``total = epochs * ceil(n_train / batch_size)``; ``oneshot`` at ``at`` prunes at step
-``round(at * total)`` (``at = 1`` prunes after training, then fine-tunes ``finetune_epochs``
-with the mask fixed at ``finetune_learning_rate``); ``gradual`` is Zhu and Gupta's cubic
-schedule from ``round(begin * total)`` to ``round(end * total)`` every
-``max(1, round(frequency * total))`` steps.
+A run's timing entry becomes a :mod:`prunekit.timing` schedule (``OneShot`` / ``Gradual``,
+see :mod:`prunekit.study.timings`) that :class:`prunekit.timing.callback.TimedPruning`
+resolves against ``Length(ceil(n_train / batch_size), epochs)``: fractions of training,
+epochs and steps as in :mod:`prunekit.timing.units`. A oneshot ``at`` the end of training
+(``1.0``) prunes after the last update, then fine-tunes ``finetune_epochs`` with the mask
+fixed at ``finetune_learning_rate``; ``steps`` > 1 splits the prune into local steps (paper
+C). Each event is recorded (events.json) with the loss and accuracy just before and after it
+and KL(before || after) on fixed training examples; the last event's numbers are the metrics
+``loss_after_prune`` / ``accuracy_after_prune`` (before fine-tuning), ``loss_before_prune``,
+``accuracy_before_prune`` and ``kl_prune``.
 """
 from __future__ import annotations
 
@@ -38,20 +42,19 @@ class _Clock:
         self._t = now
 
 
-def resolve_schedule(timing: dict, sparsity: float, total_steps: int):
-    """A ``prunekit.schedules`` object in optimizer steps for a timing in fractions of training."""
-    from prunekit import schedules
+def resolve_schedule(timing: dict, sparsity: float, total_steps: int, steps_per_epoch: int | None = None):
+    """The ``prunekit.schedules`` step schedule of a timing entry (what the run's callback
+    resolves its :mod:`prunekit.timing` object to)."""
+    from prunekit.study import timings
+    from prunekit.timing import Length
 
-    kind = timing["kind"]
-    if kind == "oneshot":
-        return schedules.OneShot(target=sparsity, at_step=int(round(timing["at"] * total_steps)))
-    if kind == "gradual":
-        begin = int(round(timing["begin"] * total_steps))
-        end = max(begin + 1, int(round(timing["end"] * total_steps)))
-        frequency = max(1, int(round(timing["frequency"] * total_steps)))
-        return schedules.Gradual(target=sparsity, begin_step=begin, end_step=end, frequency=frequency,
-                                 power=timing["power"], initial=timing["initial"])
-    raise RunFailed(f"timing kind {kind!r} is not supported by the run glue yet")
+    try:
+        return timings.build(timing, sparsity).resolve(Length.of_steps(total_steps, steps_per_epoch))
+    except ValueError as e:
+        raise RunFailed(f"timings.{timing.get('label')}: {e}") from e
+
+
+EVAL_EXAMPLES = 1000  # fixed training examples for the loss/accuracy/KL around each event
 
 
 def _loss_plugin(spec):
@@ -125,13 +128,26 @@ def execute(spec: dict, out_dir: str) -> dict:
     callbacks = [keras.callbacks.TerminateOnNaN()]
     pruning = None
     if pruned:
-        schedule = resolve_schedule(spec["timing"], spec["sparsity"], total)
+        from prunekit.study import timings
+        from prunekit.timing import Length
+        from prunekit.timing.callback import TimedPruning
+
+        schedule = timings.build(spec["timing"], spec["sparsity"])
+        length = Length(steps_per_epoch, train["epochs"])
+        try:
+            schedule.resolve(length)  # a time beyond the training length fails before training
+        except ValueError as e:
+            raise RunFailed(f"timings.{spec['timing'].get('label')}: {e}") from e
         crit = spec["criterion"]
-        pruning = prunekit.PruningCallback(crit["plugin"] if not crit["options"] else
-                                           prunekit.registry.get_criterion(crit["plugin"], **crit["options"]),
-                                           schedule, scope=spec["scope"],
-                                           data=(x_train, y_train if plugin.needs_labels else None),
-                                           num_examples=min(1000, len(x_train)), loss=plugin)
+        # Function preservation around each event (loss/accuracy before and after, KL) is
+        # measured on fixed training examples, for models with a classifier output.
+        n_eval = min(EVAL_EXAMPLES, len(x_train))
+        pruning = TimedPruning(crit["plugin"] if not crit["options"] else
+                               prunekit.registry.get_criterion(crit["plugin"], **crit["options"]),
+                               schedule, scope=spec["scope"],
+                               data=(x_train, y_train if plugin.needs_labels else None),
+                               num_examples=min(1000, len(x_train)), loss=plugin, length=length,
+                               eval_batch=(x_train[:n_eval], y_train[:n_eval]) if classifier else None)
         callbacks.append(pruning)
     if spec.get("tensorboard") and not _has_tensorboard():
         skipped.append("tensorboard:not-installed(no logs)")
@@ -160,6 +176,16 @@ def execute(spec: dict, out_dir: str) -> dict:
     clock.lap("train")
 
     metrics = {"train_loss": float(history["loss"][-1])}
+    records = pruning.records if pruning else []
+    last = next((r for r in reversed(records) if "after" in r), None)
+    if last is not None:
+        # Paper C: the loss right after the (last) prune, before any fine-tuning, on the
+        # fixed evaluation examples; with the loss right before it and KL(before || after).
+        metrics["loss_before_prune"] = last["before"]["loss"]
+        metrics["accuracy_before_prune"] = last["before"]["accuracy"]
+        metrics["loss_after_prune"] = last["after"]["loss"]
+        metrics["accuracy_after_prune"] = last["after"]["accuracy"]
+        metrics["kl_prune"] = last["kl"]
     if "accuracy" in history:
         metrics["train_accuracy"] = float(history["accuracy"][-1])
     if classifier:
@@ -201,7 +227,10 @@ def execute(spec: dict, out_dir: str) -> dict:
                                                                "num_classes": num_classes}))
     clock.lap("evaluate")
 
-    events = pruning.events if pruning else []
+    # One record per pruning event (prunekit.timing.records): step, epoch, criterion, target,
+    # sparsity, loss/accuracy before and after, KL; "local" lists its local steps.
+    events = [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
+              for r in records]
     _write(out_dir, "events.json", json.dumps(_jsonable(events), indent=1).encode())
     if spec["artefacts"]["masks"] and masks:
         _savez(os.path.join(out_dir, "masks.npz"), {k.replace("/", "|"): v for k, v in masks.items()})

@@ -18,14 +18,15 @@ class TimedPruning(PruningCallback):
 
     Extra args: ``length`` (a :class:`~prunekit.timing.units.Length`; default: from ``fit``),
     ``eval_batch`` (a fixed (x, y) for before/after loss, accuracy and KL), ``mask_dir``
-    (masks saved at each event). ``records`` holds one record per event.
+    (masks saved at each event), ``loss`` (the loss plugin for the criterion's statistics,
+    as in the parent). ``records`` holds one record per event.
     """
 
     def __init__(self, criterion, schedule, scope: str = "layer", data=None,
                  num_examples: int = 1000, *, length=None,
-                 eval_batch=None, mask_dir=None, verbose: int = 0):
+                 eval_batch=None, mask_dir=None, verbose: int = 0, loss=None):
         super().__init__(criterion, schedule, scope=scope, data=data, num_examples=num_examples,
-                         verbose=verbose, length=length)
+                         verbose=verbose, length=length, loss=loss)
         self.recorder = records.Recorder(eval_batch, mask_dir)
 
     @property

@@ -1,0 +1,103 @@
+"""The study's timings are prunekit.timing objects: same steps as prunekit.timing.resolve,
+validation by the timing classes (one line naming the field), and a tiny in-process run with
+local pruning steps and the per-event function-preservation records."""
+import json
+import math
+import os
+
+import pytest
+
+import prunekit  # noqa: F401  (tf_keras before TensorFlow)
+from prunekit import timing as T
+from prunekit.study import grid, run, timings
+from test_study_grid import SPEC, TINY, _load
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    path = tmp_path / "tiny.py"
+    path.write_text(TINY)
+    return _load(str(path))
+
+
+@pytest.mark.parametrize("at", [0.5, "0.5", "50%", "1ep", "2ep", "1.5ep", 7, "7", "12st", 1.0])
+def test_oneshot_at_resolves_like_prunekit_timing(at):
+    length = T.Length(23, 3)
+    spec = grid.resolve_timing("t", {"kind": "oneshot", "at": at, "finetune_epochs": 1})
+    step = run.resolve_schedule(spec, 0.5, length.total_steps, length.steps_per_epoch).at_step
+    assert step == T.resolve(at, length, "at")
+
+
+@pytest.mark.parametrize("begin, end, frequency", [(0.0, 0.5, 0.1), ("1ep", "2ep", "5"), (3, "80%", 0.05)])
+def test_gradual_resolves_like_prunekit_timing(begin, end, frequency):
+    length = T.Length(23, 3)
+    spec = grid.resolve_timing("g", {"kind": "gradual", "begin": begin, "end": end, "frequency": frequency})
+    got = run.resolve_schedule(spec, 0.9, length.total_steps, length.steps_per_epoch)
+    want = T.Gradual(0.9, begin, end, frequency).resolve(length)
+    assert (got.begin_step, got.end_step, got.frequency) == (want.begin_step, want.end_step, want.frequency)
+    assert got.begin_step == T.resolve(begin, length, "begin") and got.end_step == T.resolve(end, length, "end")
+
+
+def test_quick_fractions_keep_their_meaning():
+    # quick.py's gradual_late (0.4 -> 0.8 every 0.1) over 3 epochs of 23 steps
+    spec = grid.resolve_timing("g", {"kind": "gradual", "begin": 0.4, "end": 0.8, "frequency": 0.1})
+    s = run.resolve_schedule(spec, 0.5, 69, 23)
+    assert (s.begin_step, s.end_step, s.frequency) == (28, 55, 7)
+    one = run.resolve_schedule(grid.resolve_timing("o", {"kind": "oneshot", "at": 1.0, "finetune_epochs": 1}),
+                               0.5, 69, 23)
+    assert one.at_step == 69
+
+
+@pytest.mark.parametrize("entry, needle", [
+    ({"kind": "gradual", "begin": 0.6, "end": 0.2, "frequency": 0.1}, "timings.bad.end"),
+    ({"kind": "gradual", "begin": "2ep", "end": "1ep"}, "timings.bad.end"),
+    ({"kind": "oneshot", "at": 1.5, "finetune_epochs": 1}, "timings.bad.at"),
+    ({"kind": "oneshot", "at": "3 weeks", "finetune_epochs": 1}, "timings.bad.at"),
+    ({"kind": "oneshot", "at": 0.5, "steps": 0}, "timings.bad.steps"),
+    ({"kind": "oneshot", "at": 0.5, "split": "cubic"}, "timings.bad.split"),
+    ({"kind": "oneshot", "at": 0.5, "finetune_lr": -1.0}, "timings.bad.finetune_learning_rate"),
+    ({"kind": "oneshot", "at": "5ep", "finetune_epochs": 1}, "timings.bad.at"),
+    ({"kind": "oneshot", "at": 1.0}, "needs finetune_epochs"),
+])
+def test_invalid_timing_fails_validation_naming_the_field(tiny_config, entry, needle):
+    tiny_config.timings = {"bad": entry}
+    with pytest.raises(grid.ConfigError) as err:
+        grid.expand(tiny_config, check_plugins=False)
+    problems = err.value.problems
+    assert len(problems) == 1 and "\n" not in problems[0], problems
+    assert needle in problems[0], problems
+
+
+def test_finetune_lr_is_the_same_run_as_finetune_learning_rate(tiny_config):
+    from prunekit.study import identity
+
+    ids = []
+    for key in ("finetune_lr", "finetune_learning_rate"):
+        tiny_config.timings = {"o": {"kind": "oneshot", "at": 1.0, "finetune_epochs": 1, key: 0.01}}
+        ids.append({identity.run_id(s) for s in grid.expand(tiny_config, check_plugins=False)})
+    assert ids[0] == ids[1]
+
+
+def test_local_steps_run_in_process_records_the_event_and_loss_after_prune(tmp_path):
+    spec = json.loads(json.dumps(SPEC))
+    spec["train"]["epochs"] = 1
+    spec["scope"] = "global"
+    spec["sparsity"] = 0.8
+    spec["timing"] = grid.resolve_timing("pi3", {"kind": "oneshot", "at": 1.0, "steps": 3, "finetune_epochs": 1,
+                                                 "finetune_lr": 0.01})
+    result = run.execute(spec, str(tmp_path))
+    m = result["metrics"]
+    assert result["status"] == "ok" and result["events"] == 1
+    for key in ("loss_after_prune", "accuracy_after_prune", "loss_before_prune", "kl_prune"):
+        assert math.isfinite(m[key]), key
+    assert m["loss_after_prune"] >= m["loss_before_prune"] - 1e-6 and m["kl_prune"] >= 0
+    events = json.loads(open(os.path.join(tmp_path, "events.json")).read())
+    assert len(events) == 1
+    event = events[0]
+    assert event["local_steps"] == 3 and len(event["local"]) == 3
+    assert [e["local_step"] for e in event["local"]] == [1, 2, 3]
+    targets = [e["target"] for e in event["local"]]
+    assert targets == pytest.approx([1 - 0.2 ** (k / 3) for k in (1, 2, 3)])
+    assert event["step"] == math.ceil(1438 / 128)  # after the one training epoch
+    assert event["after"]["loss"] == pytest.approx(m["loss_after_prune"])
+    assert abs(m["sparsity"] - 0.8) < 0.01
