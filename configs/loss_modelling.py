@@ -10,9 +10,16 @@ statistics recomputed between steps, no training) x the penalty lam in {0, 1e-5,
 then fine-tuning with the mask fixed; tanh MLP 300-100. Digits variant: 90 % sparsity (the
 8x8 inputs make 98.8 % leave too few weights), 3 seeds, lam {0, 1e-3, 1e-1, 1e1}; about
 25 minutes on 2 CPU cores. mnist variant: the paper's 98.847 %, 5 seeds, the full lam grid.
-Needs issue 4's local steps (``prunekit.schedules.local_steps``) for pi > 1: until it lands,
-validation stops with one line saying so. Loss right after pruning (before fine-tuning) comes
-from the pruning-event records of issue 4.
+Local steps (pi > 1) are prunekit.timing's (``OneShot(..., steps=pi)``); the loss right after
+pruning (before fine-tuning) is each run's ``loss_after_prune`` metric (with
+``accuracy_after_prune``, ``kl_prune``), from the pruning-event records in events.json.
+
+Smoke run (a tiny subset, 5 runs, about a minute on 2 CPU cores):
+    prunekit-study --config=configs/loss_modelling.py:digits --workdir=/tmp/lm \
+        --config.only.criteria=magnitude_lam0,taylor1_lam0p1 \
+        --config.only.timings=oneshot_pi1,oneshot_pi14 --config.seeds="(0,)" \
+        --config.train.epochs=1 --config.timings.oneshot_pi1.finetune_epochs=1 \
+        --config.timings.oneshot_pi14.finetune_epochs=1
 """
 import ml_collections
 
@@ -53,6 +60,8 @@ def get_config(variant="digits"):
     c.strategy = ""
     c.tensorboard = False
     c.verbose = 0
+    # A subset of the grid by labels ('' = all), e.g. for a smoke run (see the docstring).
+    c.only = ml_collections.ConfigDict({"losses": "", "criteria": "", "timings": ""})
     c.findings = ml_collections.ConfigDict({
         "locality": {"claim": "more steps or lam > 0 strongly reduce the loss jump for LM, QM and OBD"},
         "orders": {"claim": "with locality, first- and second-order criteria perform alike"},

@@ -101,3 +101,30 @@ def test_local_steps_run_in_process_records_the_event_and_loss_after_prune(tmp_p
     assert event["step"] == math.ceil(1438 / 128)  # after the one training epoch
     assert event["after"]["loss"] == pytest.approx(m["loss_after_prune"])
     assert abs(m["sparsity"] - 0.8) < 0.01
+
+
+def _config(name, variant=None):
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "configs", f"{name}.py")
+    spec_ = importlib.util.spec_from_file_location(f"cfg_{name}", path)
+    mod = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(mod)
+    return mod.get_config(variant)
+
+
+def test_loss_modelling_validates_with_local_steps_and_only_keeps_identities():
+    from prunekit.study import identity
+
+    config = _config("loss_modelling", "digits")
+    full = grid.expand(config, check_plugins=False)
+    assert {s["timing"].get("steps") for s in full if s["criterion"]} == {1, 14, 140}
+    config.only.criteria = "magnitude_lam0,taylor1_lam0p1"
+    config.only.timings = "oneshot_pi1,oneshot_pi14"
+    config.seeds = (0,)
+    subset = grid.expand(config, check_plugins=False)
+    assert len(subset) == 1 + 2 * 2
+    assert {identity.run_id(s) for s in subset} <= {identity.run_id(s) for s in full}
+    config.only.timings = "oneshot_pi15"
+    with pytest.raises(grid.ConfigError, match="only.timings: no timings entry labelled 'oneshot_pi15'"):
+        grid.expand(config, check_plugins=False)

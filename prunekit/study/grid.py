@@ -29,6 +29,10 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
 ``strategy``       '' or ``mirrored`` (tf.distribute for a single run)
 ``tensorboard``    write TensorBoard logs per run; ``verbose`` Keras verbosity
 ``findings``       question -> the paper's finding, quoted next to the measured one in the report
+``only``           optional subset of the grid: ``losses``, ``criteria``, ``timings`` each a
+                   comma-separated list of labels to keep ('' = all), e.g.
+                   ``--config.only.criteria=magnitude_lam0 --config.only.timings=oneshot_pi14``;
+                   the kept runs have the identities they have in the full grid
 =================  ==========================================================================
 
 The grid is losses x criteria x timings x sparsities x seeds (+ the dense baseline). Every
@@ -189,6 +193,21 @@ def expand(config, check_plugins=True) -> list[dict]:
     if not isinstance(prune_heads, bool):
         problems.append(f"prune_heads must be True or False, got {prune_heads!r}")
     evaluation = {k: dict(v or {}) for k, v in (c.get("evaluation") or {"accuracy": {}}).items()}
+    only = dict(c.get("only") or {})
+    for key, value in only.items():
+        sections = {"losses": losses, "criteria": criteria, "timings": entries}
+        if key not in sections:
+            problems.append(f"only has no field {key!r}{_suggest(key, sections)}; fields: losses, criteria, timings")
+            continue
+        keep = [l.strip() for l in str(value or "").split(",") if l.strip()]
+        known = sections[key] if key != "timings" else {l: 1 for l in (c.get("timings") or {})}
+        for label in keep:
+            if label not in known:
+                problems.append(f"only.{key}: no {key} entry labelled {label!r}{_suggest(label, known)}")
+        if keep:
+            for label in list(sections[key]):
+                if label not in keep:
+                    del sections[key][label]
     if check_plugins:
         from prunekit.study import checks
         problems += checks.plugins("loss", losses)
