@@ -8,8 +8,14 @@ rewinding (to 10 % of training) under rotation prediction, SimCLR and cross-entr
 random masks at the same sparsities; digits variant on digits/0-4 (transfer probes on
 digits/5-9 follow once the suite's linear probe is wired), 3 seeds; about 25 minutes on 2 CPU
 cores. Retraining each mask with labels from the rewind point (mask reuse) and mask overlap
-(IoU) come from issue 4 (masks saved per event) and issue 5 (``mask_iou``). Needs issue 4's
-``prunekit.schedules.Iterative``: until it lands, validation stops with one line saying so.
+(IoU) come from issue 4 (masks saved per event) and issue 5 (``mask_iou``). Iterative pruning
+runs through ``prunekit.timing.iterative.run`` (R = rounds for each sparsity, 1 - 0.8^R; the
+final mask is retrained once more after the last rewind); events.json has one record per round.
+
+Smoke run (a tiny subset):
+    prunekit-study --config=configs/ssl_masks.py:digits --workdir=/tmp/ssl \
+        --config.only.losses=cross_entropy,simclr --config.only.criteria=magnitude \
+        --config.sparsities="(0.488,)" --config.seeds="(0,)" --config.train.epochs=1
 """
 import ml_collections
 
@@ -44,6 +50,8 @@ def get_config(variant="digits"):
     c.strategy = ""
     c.tensorboard = False
     c.verbose = 0
+    # A subset of the grid by labels ('' = all), e.g. for a smoke run (see the docstring).
+    c.only = ml_collections.ConfigDict({"losses": "", "criteria": "", "timings": ""})
     c.findings = ml_collections.ConfigDict({
         "masks without labels": {"claim": "a self-supervised mask retrained with labels is about as good as a "
                                           "supervised mask"},

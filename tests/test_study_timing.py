@@ -128,3 +128,24 @@ def test_loss_modelling_validates_with_local_steps_and_only_keeps_identities():
     config.only.timings = "oneshot_pi15"
     with pytest.raises(grid.ConfigError, match="only.timings: no timings entry labelled 'oneshot_pi15'"):
         grid.expand(config, check_plugins=False)
+
+
+def test_iterative_run_in_process_prunes_in_rounds_with_rewinding(tmp_path):
+    spec = json.loads(json.dumps(SPEC))
+    spec["train"]["epochs"] = 1
+    spec["sparsity"] = 0.75
+    spec["timing"] = {**grid.resolve_timing("imp", {"kind": "iterative", "rate": 0.5, "rewind_to": 0.1}),
+                      "rounds": grid.iterative_rounds(0.75, 0.5)}
+    result = run.execute(spec, str(tmp_path))
+    assert result["status"] == "ok" and result["events"] == 2
+    assert abs(result["metrics"]["sparsity"] - 0.75) < 0.01
+    events = json.loads(open(os.path.join(tmp_path, "events.json")).read())
+    assert [e["round"] for e in events] == [1, 2]
+    assert [e["target"] for e in events] == pytest.approx([0.5, 0.75])
+    assert events[0]["rewind_step"] == 1  # 10 % of one epoch of 12 steps
+
+
+def test_ssl_masks_validates():
+    config = _config("ssl_masks", "digits")
+    specs = grid.expand(config, check_plugins=False)
+    assert {s["timing"]["rounds"] for s in specs if s["criterion"]} == {3, 6, 10}

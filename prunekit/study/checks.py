@@ -67,10 +67,7 @@ def timings_supported(timings: dict) -> list[str]:
     timing = _optional("prunekit.timing")
     problems = []
     for label, t in timings.items():
-        if t["kind"] == "iterative":
-            problems.append(f"timings.{label}: kind 'iterative' (prunekit.timing.Iterative) is not wired "
-                            "into the study's run yet (issue 6)")
-        if t["kind"] in ("oneshot", "gradual") and timing is None:
+        if timing is None:
             problems.append(f"timings.{label}: prunekit.timing is not installed")
     return problems
 

@@ -125,10 +125,15 @@ def resolve_timing(label: str, timing: dict) -> dict:
 
 
 def iterative_rounds(sparsity: float, rate: float) -> int:
-    """Rounds of pruning ``rate`` of the remaining weights needed to reach ``sparsity``."""
+    """Rounds of pruning ``rate`` of the remaining weights needed to reach ``sparsity``.
+
+    A sparsity written to a few decimals (0.738 for 1 - 0.8**6 = 0.7379) counts as the nearest
+    whole number of rounds when within 0.05 rounds of it; otherwise rounds up."""
     if sparsity <= 0:
         return 0
-    return max(1, math.ceil(math.log(1 - sparsity) / math.log(1 - rate) - 1e-9))
+    x = math.log(1 - sparsity) / math.log(1 - rate)
+    nearest = round(x)
+    return max(1, nearest if abs(x - nearest) <= 0.05 else math.ceil(x))
 
 
 def _entries(section: dict, what: str, problems: list) -> dict:

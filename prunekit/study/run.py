@@ -127,7 +127,8 @@ def execute(spec: dict, out_dir: str) -> dict:
     total = train["epochs"] * steps_per_epoch
     callbacks = [keras.callbacks.TerminateOnNaN()]
     pruning = None
-    if pruned:
+    iterative = pruned and spec["timing"]["kind"] == "iterative"
+    if pruned and not iterative:
         from prunekit.study import timings
         from prunekit.timing import Length
         from prunekit.timing.callback import TimedPruning
@@ -163,9 +164,15 @@ def execute(spec: dict, out_dir: str) -> dict:
         len(x_train), seed=spec["seed"], reshuffle_each_iteration=True)
     fit = dict(x=plugin.training_data(ds_train, batch_size=train["batch_size"]))
     fit.update(verbose=spec.get("verbose", 0), callbacks=callbacks)
-    history = model.fit(epochs=train["epochs"], **fit).history
-    _finite(history, "training")
     timing = spec["timing"]
+    rounds = []
+    if iterative:
+        history, rounds = _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras,
+                                     data=(x_train, y_train if plugin.needs_labels else None),
+                                     num_examples=min(1000, len(x_train)))
+    else:
+        history = model.fit(epochs=train["epochs"], **fit).history
+        _finite(history, "training")
     if pruned and timing["kind"] == "oneshot" and timing["finetune_epochs"]:
         if timing["finetune_learning_rate"]:
             model.optimizer.learning_rate.assign(timing["finetune_learning_rate"])
@@ -230,7 +237,7 @@ def execute(spec: dict, out_dir: str) -> dict:
     # One record per pruning event (prunekit.timing.records): step, epoch, criterion, target,
     # sparsity, loss/accuracy before and after, KL; "local" lists its local steps.
     events = [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
-              for r in records]
+              for r in records] or rounds
     _write(out_dir, "events.json", json.dumps(_jsonable(events), indent=1).encode())
     if spec["artefacts"]["masks"] and masks:
         _savez(os.path.join(out_dir, "masks.npz"), {k.replace("/", "|"): v for k, v in masks.items()})
@@ -239,7 +246,43 @@ def execute(spec: dict, out_dir: str) -> dict:
     clock.lap("save")
     return {"status": "ok", "metrics": metrics, "timing": clock.spans, "skipped": skipped,
             "events": len(events), "total_steps": total + (steps_per_epoch * timing.get("finetune_epochs", 0)
-                                                            if pruned and timing["kind"] == "oneshot" else 0)}
+                                                            if pruned and timing["kind"] == "oneshot" else 0)
+            + (total * timing["rounds"] if iterative else 0)}
+
+
+def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data, num_examples):
+    """Iterative pruning with rewinding (``prunekit.timing.iterative.run``): ``rounds`` rounds
+    of train ``epochs`` / prune ``rate`` of the remaining / rewind to ``rewind_to`` (a time in
+    the first round's training), then the final mask is retrained once more; each round
+    restarts the optimizer. Returns the last training's history and one record per round."""
+    from prunekit.timing import Length, iterative
+
+    train, t = spec["train"], spec["timing"]
+    crit = spec["criterion"]
+    criterion = (crit["plugin"] if not crit["options"] else
+                 prunekit.registry.get_criterion(crit["plugin"], **crit["options"]))
+    histories = []
+
+    def compile_(m):
+        with strategy.scope():
+            m.compile(optimizer=_optimizer(train, keras), loss=plugin.loss(), metrics=plugin.metrics())
+
+    def fit_(m, callbacks):
+        kw = dict(fit, callbacks=list(fit["callbacks"]) + list(callbacks))
+        h = m.fit(epochs=train["epochs"], **kw).history
+        _finite(h, f"round {len(histories) + 1}")
+        histories.append(h)
+
+    if not t["rounds"]:  # sparsity 0: nothing to prune
+        fit_(model, [])
+        return histories[-1], []
+    plan = iterative.Iterative(rounds=t["rounds"], rate=t["rate"], rewind_to=t["rewind_to"])
+    result = iterative.run(model, plan, compile=compile_, fit=fit_, criterion=criterion, scope=spec["scope"],
+                           data=data, num_examples=num_examples,
+                           length=Length(steps_per_epoch, train["epochs"]))
+    rounds = [{"round": r["round"], "target": r["target"], "rewind_step": result.rewind_step, **r["event"]}
+              for r in result.rounds]
+    return histories[-1], rounds
 
 
 def _has_tensorboard() -> bool:
