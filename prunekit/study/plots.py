@@ -44,6 +44,8 @@ def accuracy_vs_sparsity(summary, path: str, metric: str = "test_accuracy") -> b
         ax.set_xlabel("sparsity")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(metric.replace("_", " "))
+    if "accuracy" in metric:  # intervals of few seeds can reach past what accuracy can be
+        axes[0][0].set_ylim(0.0, 1.02)
     axes[0][-1].legend(fontsize=7, loc="lower left")
     _save(fig, path)
     plt.close(fig)

@@ -51,6 +51,25 @@ def _mean_of(summary, metric, **where):
     return float(vals.mean()) if len(vals) else float("nan")
 
 
+def _ci_of(summary, metric, **where):
+    """Mean 95 % CI half-width of the groups selected like :func:`_mean_of` (NaN if unknown)."""
+    part = summary
+    for k, v in where.items():
+        part = part[part[k].isin(v if isinstance(v, (list, tuple)) else [v])]
+    column = f"{metric}_ci95"
+    vals = part[column].dropna() if column in part else []
+    return float(vals.mean()) if len(vals) else float("nan")
+
+
+def _verdict(agrees: bool, difference: float, half_width: float) -> str:
+    """'agrees' / 'does not agree', qualified when the difference is inside the seeds' noise."""
+    verdict = "agrees" if agrees else "does not agree"
+    if math.isnan(half_width) or abs(difference) <= half_width:
+        return (f"direction {verdict}, but the difference ({abs(difference):.3f}) is within the "
+                f"95 % CI over seeds (±{half_width:.3f}): not evidence either way")
+    return verdict
+
+
 # Checks: each returns one sentence on what this study measured.
 def _gradual_beats_oneshot(summary, pies):
     p = summary[summary["timing_kind"] != "dense"]
@@ -58,8 +77,9 @@ def _gradual_beats_oneshot(summary, pies):
     o = _mean_of(p, "test_accuracy", timing_kind="oneshot")
     if math.isnan(g) or math.isnan(o):
         return "not measured (needs gradual and one-shot arms)"
-    verdict = "agrees" if g > o else "does not agree"
-    return f"mean test accuracy gradual {g:.3f} vs one-shot {o:.3f} over all sparsities: {verdict}"
+    noise = _ci_of(p, "test_accuracy", timing_kind=["gradual", "oneshot"])
+    return (f"mean test accuracy gradual {g:.3f} vs one-shot {o:.3f} over all sparsities: "
+            f"{_verdict(g > o, g - o, noise)}")
 
 
 def _early_hurts_more(summary, pies):
@@ -71,8 +91,9 @@ def _early_hurts_more(summary, pies):
     top = p["sparsity"].max()
     e = _mean_of(p[p["sparsity"] == top], "test_accuracy", timing=early)
     lt = _mean_of(p[p["sparsity"] == top], "test_accuracy", timing=late)
-    verdict = "agrees" if e < lt else "does not agree"
-    return f"at sparsity {top:g}, early gradual {e:.3f} vs late gradual {lt:.3f} test accuracy: {verdict}"
+    noise = _ci_of(p[p["sparsity"] == top], "test_accuracy", timing=early + late)
+    return (f"at sparsity {top:g}, early gradual {e:.3f} vs late gradual {lt:.3f} test accuracy: "
+            f"{_verdict(e < lt, e - lt, noise)}")
 
 
 def _contrastive_more_pies(summary, pies):
@@ -90,8 +111,10 @@ def _contrastive_more_pies(summary, pies):
     m = {l: sum(v) / len(v) for l, v in by_loss.items()}
     c, o = m[ce[0]], max(m[l] for l in other)
     verdict = "agrees" if o > c else "does not agree"
+    k = min(min(p["k_dense"], p["k_pruned"]) for p in pies)
+    caveat = f" (populations of {k} models: small, read with care)" if k < 5 else ""
     return (f"at sparsity {top:g}, mean PIE count {ce[0]} {c:.1f} vs "
-            f"{', '.join(f'{l} {m[l]:.1f}' for l in other)}: {verdict}")
+            f"{', '.join(f'{l} {m[l]:.1f}' for l in other)}: {verdict}{caveat}")
 
 
 CHECKS = {"gradual_beats_oneshot": _gradual_beats_oneshot, "early_hurts_more": _early_hurts_more,
