@@ -117,8 +117,25 @@ def _contrastive_more_pies(summary, pies):
             f"{', '.join(f'{l} {m[l]:.1f}' for l in other)}: {verdict}{caveat}")
 
 
+def _gradual_higher(metric, label):
+    """A check: is ``metric`` higher for gradual than for one-shot pruning (over sparsities)?"""
+    def check(summary, pies):
+        p = summary[summary["timing_kind"] != "dense"]
+        if f"{metric}_mean" not in p:
+            return f"not measured (add the {metric.split('_')[0]} evaluator to the config's evaluation)"
+        g = _mean_of(p, metric, timing_kind="gradual")
+        o = _mean_of(p, metric, timing_kind="oneshot")
+        if math.isnan(g) or math.isnan(o):
+            return "not measured (needs gradual and one-shot arms)"
+        noise = _ci_of(p, metric, timing_kind=["gradual", "oneshot"])
+        return f"mean {label} gradual {g:.4g} vs one-shot {o:.4g}: {_verdict(g > o, g - o, noise)}"
+    return check
+
+
 CHECKS = {"gradual_beats_oneshot": _gradual_beats_oneshot, "early_hurts_more": _early_hurts_more,
-          "contrastive_more_pies": _contrastive_more_pies}
+          "contrastive_more_pies": _contrastive_more_pies,
+          "gradual_sharper": _gradual_higher("sharpness", "sharpness (loss increase)"),
+          "gradual_higher_psp_entropy": _gradual_higher("psp_entropy", "PSP-entropy (bits, layer mean)")}
 
 
 def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: list, wall_s: float) -> str:

@@ -1,0 +1,27 @@
+"""Report checks: a paper's finding next to the measured numbers, qualified by the seeds' noise."""
+import pandas as pd
+
+from prunekit.study import report
+
+
+def _summary(gradual, oneshot, ci):
+    rows = [{"timing_kind": "gradual", "timing": "gradual", "sparsity": 0.9, "psp_entropy_mean": gradual,
+             "psp_entropy_ci95": ci},
+            {"timing_kind": "oneshot", "timing": "oneshot_after", "sparsity": 0.9, "psp_entropy_mean": oneshot,
+             "psp_entropy_ci95": ci},
+            {"timing_kind": "dense", "timing": "dense", "sparsity": 0.0, "psp_entropy_mean": 99.0,
+             "psp_entropy_ci95": ci}]
+    return pd.DataFrame(rows)
+
+
+def test_verdict_is_plain_only_outside_the_confidence_interval():
+    check = report.CHECKS["gradual_higher_psp_entropy"]
+    assert check(_summary(3.0, 2.0, 0.1), []).endswith(": agrees")
+    assert check(_summary(2.0, 3.0, 0.1), []).endswith(": does not agree")
+    inside = check(_summary(3.0, 2.9, 0.5), [])
+    assert "direction agrees" in inside and "within the 95 % CI" in inside and "(±0.500)" in inside
+
+
+def test_missing_metric_says_how_to_measure_it():
+    frame = _summary(1.0, 1.0, 0.1).drop(columns=["psp_entropy_mean"])
+    assert "not measured" in report.CHECKS["gradual_higher_psp_entropy"](frame, [])
