@@ -54,9 +54,10 @@ def test_command_end_to_end_with_kill_and_resume(tiny, tmp_path):
     assert all(r["status"] == "ok" for r in rows)
     dense = [r for r in rows if r["timing"] == "dense"]
     pruned = [r for r in rows if r["timing"] != "dense"]
-    assert len(dense) == 1 and dense[0]["sparsity"] == 0.0 and dense[0]["test_accuracy"] > 0.3
+    assert len(dense) == 1 and dense[0]["achieved_sparsity"] == 0.0 and dense[0]["test_accuracy"] > 0.3
     for r in pruned:
-        assert abs(r["sparsity"] - 0.5) < 0.02 and 0.1 < r["test_accuracy"] <= 1.0
+        assert r["sparsity"] == 0.5 and abs(r["achieved_sparsity"] - 0.5) < 0.02
+        assert 0.1 < r["test_accuracy"] <= 1.0
         assert os.path.exists(workdir / "runs" / r["id"] / "masks.npz")
     for name in ("summary.csv", "report.md", "plots/accuracy_vs_sparsity.png", "timing.json", "study.json"):
         assert os.path.getsize(workdir / name) > 0, name

@@ -25,3 +25,14 @@ def test_verdict_is_plain_only_outside_the_confidence_interval():
 def test_missing_metric_says_how_to_measure_it():
     frame = _summary(1.0, 1.0, 0.1).drop(columns=["psp_entropy_mean"])
     assert "not measured" in report.CHECKS["gradual_higher_psp_entropy"](frame, [])
+
+
+def test_pies_by_loss_compares_at_the_highest_sparsity_both_losses_reached():
+    pies = [{"loss": "cross_entropy", "sparsity": 0.99, "pies": 300, "k_dense": 5, "k_pruned": 5},
+            {"loss": "cross_entropy", "sparsity": 0.9, "pies": 40, "k_dense": 5, "k_pruned": 5},
+            {"loss": "supcon", "sparsity": 0.9, "pies": 60, "k_dense": 5, "k_pruned": 5},
+            {"loss": "supcon", "sparsity": 0.5, "pies": 10, "k_dense": 5, "k_pruned": 5}]
+    out = report.CHECKS["contrastive_more_pies"](None, pies)
+    assert out == "at sparsity 0.9, mean PIE count cross_entropy 40.0 vs supcon 60.0: agrees"
+    only_ce = [p for p in pies if p["loss"] == "cross_entropy"]
+    assert report.CHECKS["contrastive_more_pies"](None, only_ce).startswith("not measured")

@@ -99,15 +99,22 @@ def _early_hurts_more(summary, pies):
 def _contrastive_more_pies(summary, pies):
     if not pies:
         return "not measured (no PIEs: needs dense_baseline and saved predictions)"
-    top = max(p["sparsity"] for p in pies)
+    def is_ce(loss):
+        return "cross" in loss or loss == "ce"
+
+    # The highest sparsity that both a cross-entropy and another loss reached (paper A prunes
+    # CE further than SupCon).
+    ce_levels = {p["sparsity"] for p in pies if is_ce(p["loss"])}
+    shared = ce_levels & {p["sparsity"] for p in pies if not is_ce(p["loss"])}
+    if not shared:
+        return "not measured (needs cross-entropy and a contrastive loss at a common sparsity)"
+    top = max(shared)
     by_loss = {}
     for p in pies:
         if p["sparsity"] == top:
             by_loss.setdefault(p["loss"], []).append(p["pies"])
-    ce = [l for l in by_loss if "cross" in l or l == "ce"]
+    ce = [l for l in by_loss if is_ce(l)]
     other = [l for l in by_loss if l not in ce]
-    if not ce or not other:
-        return "not measured (needs cross-entropy and a contrastive loss)"
     m = {l: sum(v) / len(v) for l, v in by_loss.items()}
     c, o = m[ce[0]], max(m[l] for l in other)
     verdict = "agrees" if o > c else "does not agree"

@@ -42,7 +42,10 @@ def row(rid: str, spec: dict, result: dict) -> dict:
         "epochs": spec["train"]["epochs"],
         "run_s": round(float(result.get("run_s", 0.0)), 3),
     }
-    out.update(result.get("metrics", {}))
+    metrics = dict(result.get("metrics", {}))
+    if "sparsity" in metrics:  # the measured sparsity must not overwrite the configured target
+        metrics["achieved_sparsity"] = metrics.pop("sparsity")
+    out.update(metrics)
     if result.get("skipped"):
         out["skipped"] = ",".join(result["skipped"])
     return out
