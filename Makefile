@@ -26,7 +26,7 @@ reproduce: $(STAMP)
 	  $(VENV)/bin/prunekit-study --config=configs/$$c.py:digits --workdir=runs/$$c-digits || exit 1; done
 
 bench: $(STAMP)
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || echo "== $$b: a target was missed (or it failed): see above"; done
 
 plugins: $(STAMP)
 	$(VENV)/bin/prunekit-plugins
