@@ -51,8 +51,7 @@ class _PrunableOnly(pruning_policy.PruningPolicy):
         self.exclude = frozenset(exclude)
 
     def allow_pruning(self, layer):
-        # prunable._PRUNABLE is the single list of layer types prunekit prunes.
-        return (isinstance(layer, tuple(prunable._PRUNABLE)) and layer.name not in self.exclude
+        return (prunable.is_prunable(layer) and layer.name not in self.exclude
                 and prune_registry.PruneRegistry.supports(layer))
 
     def ensure_model_supports_pruning(self, model):

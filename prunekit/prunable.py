@@ -39,6 +39,11 @@ def is_wrapped(model) -> bool:
     return bool(wrappers(model))
 
 
+def is_prunable(layer) -> bool:
+    """True for the layer types whose weights prunekit prunes."""
+    return isinstance(layer, tuple(_PRUNABLE))
+
+
 def prunable_weights(model) -> dict:
     """``{name: variable}`` of the weights that are (or would be) pruned."""
     found = wrappers(model)

@@ -85,11 +85,6 @@ def _finite(history, what):
                     raise RunFailed(f"{what} {key} became {v} in epoch {epoch + 1}")
 
 
-def _log_softmax(logits):
-    z = logits - logits.max(-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(-1, keepdims=True))
-
-
 def execute(spec: dict, out_dir: str) -> dict:
     """Runs ``spec``, writes its artefacts into ``out_dir``, returns the result dict."""
     import tensorflow as tf
@@ -197,9 +192,8 @@ def execute(spec: dict, out_dir: str) -> dict:
         metrics["train_accuracy"] = float(history["accuracy"][-1])
     if classifier:
         logits = model.predict(x_test, batch_size=1024, verbose=0).astype(np.float32)
-        logp = _log_softmax(logits.astype(np.float64))
-        metrics["test_accuracy"] = float((logits.argmax(-1) == y_test).mean())
-        metrics["test_loss"] = float(-logp[np.arange(len(y_test)), y_test].mean())
+        from prunekit.evaluation import loss_and_accuracy
+        metrics["test_loss"], metrics["test_accuracy"] = loss_and_accuracy(logits, y_test, from_logits=True)
     else:
         # A representation loss: test accuracy of a k-NN classifier on the frozen features.
         encoder = plugin.encoder(model)
