@@ -233,6 +233,10 @@ def execute(spec: dict, out_dir: str) -> dict:
     events = [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
               for r in records] or rounds
     _write(out_dir, "events.json", json.dumps(_jsonable(events), indent=1).encode())
+    if spec.get("tensorboard") and _has_tensorboard():
+        from prunekit.study import tensorboard_log
+        tensorboard_log.write(os.path.join(out_dir, "tensorboard"), _jsonable(events), metrics,
+                              int(model.optimizer.iterations.numpy()))
     if spec["artefacts"]["masks"] and masks:
         _savez(os.path.join(out_dir, "masks.npz"), {k.replace("/", "|"): v for k, v in masks.items()})
     if spec["artefacts"]["predictions"]:
