@@ -220,12 +220,13 @@ def execute(spec: dict, out_dir: str) -> dict:
     metrics["sparsity"] = 1.0 - nonzero / max(total_w, 1)
     metrics["nonzero_weights"] = nonzero
     metrics["prunable_weights"] = total_w
+    per_example = {}  # test-split arrays of the q_score / prediction_depth evaluators
     for name, options in spec["evaluation"].items():
         if name in ("accuracy", "sparsity", "knn"):
             continue
         metrics.update(_suite_evaluator(name, options, model, {"train": (x_train, y_train),
                                                                "test": (x_test, y_test),
-                                                               "num_classes": num_classes}))
+                                                               "num_classes": num_classes}, per_example))
     clock.lap("evaluate")
 
     # One record per pruning event (prunekit.timing.records): step, epoch, criterion, target,
@@ -241,6 +242,8 @@ def execute(spec: dict, out_dir: str) -> dict:
         _savez(os.path.join(out_dir, "masks.npz"), {k.replace("/", "|"): v for k, v in masks.items()})
     if spec["artefacts"]["predictions"]:
         _savez(os.path.join(out_dir, "predictions.npz"), {"logits": logits, "labels": y_test})
+    if spec["artefacts"]["predictions"] and per_example:  # population metrics: PIEs vs non-PIEs
+        _savez(os.path.join(out_dir, "per_example.npz"), per_example)
     clock.lap("save")
     return {"status": "ok", "metrics": metrics, "timing": clock.spans, "skipped": skipped,
             "events": len(events), "total_steps": total + (steps_per_epoch * timing.get("finetune_epochs", 0)
@@ -289,12 +292,18 @@ def _has_tensorboard() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
-def _suite_evaluator(name, options, model, data) -> dict:
+PER_EXAMPLE = ("q_score", "prediction_depth", "pd_score")  # kept in per_example.npz
+
+
+def _suite_evaluator(name, options, model, data, per_example=None) -> dict:
     """An evaluator of the shared suite: ``prunekit.evaluation.EVALUATORS[name](model, data,
-    **options)``; scalar results become metrics (``<name>_<key>``), arrays are dropped."""
+    **options)``; scalar results become metrics (``<name>_<key>``); the per-example arrays
+    named in ``PER_EXAMPLE`` go into ``per_example``, other arrays are dropped."""
     from prunekit import evaluation
 
     out = evaluation.EVALUATORS[name](model, data, **options)
+    if isinstance(out, dict) and per_example is not None:
+        per_example.update({k: np.asarray(v) for k, v in out.items() if k in PER_EXAMPLE})
     if isinstance(out, dict):
         return {f"{name}_{k}" if k != name else k: v for k, v in _jsonable(out).items()
                 if isinstance(v, (int, float))}
