@@ -54,6 +54,25 @@ def representation_probes(model, data, *, layer: str = "features", k: int = 20,
             "knn_accuracy": probes.knn_accuracy(ftr, ytr, fte, yte, k, metric=metric)}
 
 
+def transfer(model, data=None, *, dataset: str, data_dir: str | None = None, layer: str = "features",
+             k: int = 20, metric: str = "cosine", max_train: int | None = None,
+             batch_size: int = 256) -> dict:
+    """Transfer of the frozen ``layer`` features to another labelled dataset (paper B's linear
+    evaluation, Caron et al. 2020): a logistic-regression probe and a k-NN classifier fitted
+    on ``dataset``'s train split and scored on its test split (``probe_accuracy``,
+    ``knn_accuracy``). The run's own data are not used; e.g. digits/0-4 -> digits/5-9."""
+    from prunekit import data as datasets
+
+    xtr, ytr = datasets.as_arrays(dataset, "train", data_dir)
+    xte, yte = datasets.as_arrays(dataset, "test", data_dir)
+    if max_train is not None:
+        xtr, ytr = xtr[:max_train], ytr[:max_train]
+    ftr = probes.model_features(model, xtr, layer, batch_size)
+    fte = probes.model_features(model, xte, layer, batch_size)
+    return {"probe_accuracy": probes.linear_probe(ftr, ytr, fte, yte)["accuracy"],
+            "knn_accuracy": probes.knn_accuracy(ftr, ytr, fte, yte, k, metric=metric)}
+
+
 def q_score(model, data, *, layer: str = "features", ddof: int = 1, batch_size: int = 256) -> dict:
     """Per-example Q-Score of the test split at ``layer`` and its mean."""
     x, _ = split_arrays(data, "test")
@@ -115,6 +134,7 @@ def size(model, data=None, *, dense_model=None, compressed: bool = True) -> dict
 EVALUATORS = {
     "accuracy": accuracy,
     "probes": representation_probes,
+    "transfer": transfer,
     "q_score": q_score,
     "prediction_depth": prediction_depth,
     "psp_entropy": psp_entropy,
