@@ -52,17 +52,23 @@ def get_config(variant="digits"):
     c.scope = "layer"
     c.prune_heads = True  # paper A pruned the linear classifier head too
     c.dense_baseline = True
-    c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20}})
+    # q_score and prediction_depth keep per-example arrays (per_example.npz) for PIEs vs non-PIEs.
+    c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20},
+                                              "q_score": {}, "prediction_depth": {"k": 30}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})
     c.strategy = "" if variant != "cifar10" else "mirrored"
     c.tensorboard = True
     c.verbose = 0
+    # A subset of the grid by labels ('' = all), e.g. for a smoke run (see the docstring).
+    c.only = ml_collections.ConfigDict({"losses": "", "criteria": "", "timings": ""})
     c.findings = ml_collections.ConfigDict({
         "PIEs by loss": {"claim": "at high sparsity contrastive models have more PIEs than CE models",
                          "check": "contrastive_more_pies"},
         "pruning time": {"claim": "the damage is largest when pruning starts early in training",
                          "check": "early_hurts_more"},
-        "PIE overlap": {"claim": "PIEs differ between (loss x pruning method) pairs (low overlap)"},
-        "PIE difficulty": {"claim": "PIEs have lower Q-Score and higher prediction depth (UNCONFIRMED direction)"},
+        "PIE overlap": {"claim": "PIEs differ between (loss x pruning method) pairs (low overlap)",
+                        "check": "pie_overlap_low"},
+        "PIE difficulty": {"claim": "PIEs have lower Q-Score and higher prediction depth (UNCONFIRMED direction)",
+                           "check": "pies_harder"},
     })
     return c

@@ -63,8 +63,11 @@ def get_config(variant="digits"):
     # A subset of the grid by labels ('' = all), e.g. for a smoke run (see the docstring).
     c.only = ml_collections.ConfigDict({"losses": "", "criteria": "", "timings": ""})
     c.findings = ml_collections.ConfigDict({
-        "locality": {"claim": "more steps or lam > 0 strongly reduce the loss jump for LM, QM and OBD"},
-        "orders": {"claim": "with locality, first- and second-order criteria perform alike"},
-        "preservation": {"claim": "better preserving the loss before fine-tuning does not give better accuracy after"},
+        "locality": {"claim": "more steps or lam > 0 strongly reduce the loss jump for LM, QM and OBD",
+                     "check": "locality_reduces_jump"},
+        "orders": {"claim": "with locality, first- and second-order criteria perform alike",
+                   "check": "orders_alike_with_locality"},
+        "preservation": {"claim": "better preserving the loss before fine-tuning does not give better accuracy after",
+                         "check": "preservation_not_predictive"},
     })
     return c

@@ -1,9 +1,13 @@
 """plots/*.png with matplotlib (Agg): accuracy vs sparsity per timing and loss, PIE counts,
-loss right after pruning vs after fine-tuning when the runs report both."""
+loss right after pruning vs after fine-tuning, Q-Score / PD-Score of PIEs vs non-PIEs (box
+plots), and heat maps of PIE-set overlap and mask overlap between groups; each only when the
+runs report what it needs."""
 from __future__ import annotations
 
 import io
 import os
+
+import numpy as np
 
 from prunekit.study import rundir
 
@@ -69,31 +73,136 @@ def pie_counts(pies: list, path: str) -> bool:
 
 
 def loss_before_after(summary, path: str) -> bool:
-    before, after = "loss_after_pruning_mean", "test_loss_mean"
+    """Paper C: the loss right after pruning (before fine-tuning) against the test loss and the
+    test accuracy after fine-tuning, one point per pruned group, coloured by criterion."""
+    before = "loss_after_prune_mean"
     if summary.empty or before not in summary:
         return False
+    part = summary[(summary["timing_kind"] != "dense") & summary[before].notna()]
+    if part.empty:
+        return False
     plt = _pyplot()
-    part = summary[summary["timing_kind"] != "dense"]
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for crit, g in part.groupby("criterion", sort=False):
-        ax.scatter(g[before], g[after], label=crit)
-    ax.set_xlabel("loss right after pruning")
-    ax.set_ylabel("test loss after fine-tuning")
-    ax.legend(fontsize=7)
+    panels = [(m, label) for m, label in (("test_loss_mean", "test loss after fine-tuning"),
+                                          ("test_accuracy_mean", "test accuracy after fine-tuning")) if m in part]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, (metric, label) in zip(axes[0], panels):
+        for crit, g in part.groupby("criterion_plugin" if "criterion_plugin" in part else "criterion", sort=False):
+            ax.scatter(g[before], g[metric], label=crit, alpha=0.8)
+        ax.set_xlabel("loss right after pruning (before fine-tuning)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Loss after pruning vs after fine-tuning (one point per group)")
     _save(fig, path)
     plt.close(fig)
     return True
 
 
-def write_all(workdir: str, summary, pies: list) -> list:
-    """Writes every plot the results support; returns the paths written."""
+def _short(label: str) -> str:
+    return label.replace("cross_entropy", "CE").replace("magnitude", "mag").replace("/", "\n")
+
+
+def pie_difficulty(pop, path: str, population: str = "pruned") -> bool:
+    """Box plots of Q-Score and PD-Score for PIEs vs non-PIEs of every group at the highest
+    sparsity (per-example values averaged over the group's ``population``)."""
+    metrics = [m for m in ("q_score", "pd_score") if any(k[4] == population and k[5] == m for k in pop.distributions)]
+    if not metrics:
+        return False
+    top = max(k[3] for k in pop.distributions)
+    plt = _pyplot()
+    titles = {"q_score": "Q-Score (higher: better separated)", "pd_score": "PD-Score (prediction depth vs label)"}
+    groups = list(dict.fromkeys(k[:3] for k in pop.distributions if k[3] == top and k[4] == population))
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(max(6, 1.3 * len(groups)), 3.4 * len(metrics)), squeeze=False)
+    for ax, metric in zip(axes[:, 0], metrics):
+        data, positions, colours = [], [], []
+        for i, g in enumerate(groups):
+            values, mask = pop.distributions.get((*g, top, population, metric), (np.zeros(0), np.zeros(0, bool)))
+            for j, (part, colour) in enumerate(((values[mask], "tab:red"), (values[~mask], "tab:blue"))):
+                data.append(part if len(part) else [np.nan])
+                positions.append(3 * i + j)
+                colours.append(colour)
+        box = ax.boxplot(data, positions=positions, widths=0.8, patch_artist=True, showfliers=False)
+        for patch, colour in zip(box["boxes"], colours):
+            patch.set_facecolor(colour)
+            patch.set_alpha(0.5)
+        ax.set_xticks([3 * i + 0.5 for i in range(len(groups))])
+        ax.set_xticklabels([_short("/".join(g)) for g in groups], fontsize=7)
+        ax.set_ylabel(metric.replace("_", "-"))
+        ax.set_title(f"{titles[metric]} at sparsity {top:g}, {population} populations", fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    from matplotlib.patches import Patch
+
+    axes[0][0].legend(handles=[Patch(color="tab:red", alpha=0.5, label="PIEs"),
+                               Patch(color="tab:blue", alpha=0.5, label="non-PIEs")], fontsize=7, loc="best")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return True
+
+
+def overlap_heatmap(pairs: list, value: str, path: str, title: str) -> bool:
+    """One symmetric heat map of ``value`` between groups per sparsity (diagonal = 1)."""
+    pairs = [p for p in pairs if p.get("layer", "overall") == "overall"]
+    if not pairs:
+        return False
+    plt = _pyplot()
+    sparsities = sorted({p["sparsity"] for p in pairs})
+    groups = list(dict.fromkeys([p["a"] for p in pairs] + [p["b"] for p in pairs]))
+    n = len(groups)
+    side = max(3.5, 0.55 * n + 1.5)
+    fig, axes = plt.subplots(1, len(sparsities), figsize=(side * len(sparsities) + 3, side + 1), squeeze=False,
+                             constrained_layout=True)
+    for ax, s in zip(axes[0], sparsities):
+        m = np.full((n, n), np.nan)
+        np.fill_diagonal(m, 1.0)
+        for p in pairs:
+            if p["sparsity"] == s:
+                i, j = groups.index(p["a"]), groups.index(p["b"])
+                m[i, j] = m[j, i] = p[value]
+        image = ax.imshow(m, vmin=0.0, vmax=1.0, cmap="viridis")
+        for i in range(n):
+            for j in range(n):
+                if not np.isnan(m[i, j]) and i != j:
+                    ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if m[i, j] < 0.6 else "black")
+        ax.set_xticks(range(n))
+        ax.set_yticks(range(n))
+        ax.set_xticklabels([_short(g) for g in groups], fontsize=6, rotation=90)
+        ax.set_yticklabels([g.replace("cross_entropy", "CE") for g in groups] if ax is axes[0][0] else [], fontsize=7)
+        ax.set_title(f"sparsity {s:g}", fontsize=9)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+    fig.suptitle(title)
+    _save(fig, path)
+    plt.close(fig)
+    return True
+
+
+def write_all(workdir: str, summary, pies: list, pop=None) -> list:
+    """Writes every plot the results support; returns the paths written. The population
+    metrics are read from the work directory's results when ``pop`` is not given."""
+    if pop is None:
+        pop = _population(workdir)
     out_dir = os.path.join(workdir, "plots")
     written = []
     jobs = [("accuracy_vs_sparsity.png", lambda p: accuracy_vs_sparsity(summary, p)),
             ("pie_counts.png", lambda p: pie_counts(pies, p)),
             ("loss_before_after_finetuning.png", lambda p: loss_before_after(summary, p))]
+    if pop is not None:
+        jobs += [("pie_difficulty.png", lambda p: pie_difficulty(pop, p)),
+                 ("pie_overlap.png", lambda p: overlap_heatmap(pop.pie_overlap, "jaccard", p,
+                                                               "PIE-set overlap (Jaccard) between groups")),
+                 ("mask_overlap.png", lambda p: overlap_heatmap(pop.mask_overlap, "iou", p,
+                                                                "Mask overlap (IoU of kept weights, mean over seeds)"))]
     for name, fn in jobs:
         path = os.path.join(out_dir, name)
         if fn(path):
             written.append(path)
     return written
+
+
+def _population(workdir):
+    from prunekit.study import population, results
+
+    if not os.path.exists(os.path.join(workdir, "results.jsonl")):
+        return None
+    return population.analyse(workdir, results.read_jsonl(workdir))

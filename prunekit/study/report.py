@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 
-from prunekit.study import rundir
+from prunekit.study import findings_locality, findings_population, population, report_population, rundir, verdict
 
 
 def _fmt(mean, ci):
@@ -43,31 +43,7 @@ def accuracy_table(summary, metric="test_accuracy"):
     return _table(["loss", "timing", "criterion", *[f"s={s:g}" for s in sparsities], "runs ok"], rows)
 
 
-def _mean_of(summary, metric, **where):
-    part = summary
-    for k, v in where.items():
-        part = part[part[k].isin(v if isinstance(v, (list, tuple)) else [v])]
-    vals = part[f"{metric}_mean"].dropna()
-    return float(vals.mean()) if len(vals) else float("nan")
-
-
-def _ci_of(summary, metric, **where):
-    """Mean 95 % CI half-width of the groups selected like :func:`_mean_of` (NaN if unknown)."""
-    part = summary
-    for k, v in where.items():
-        part = part[part[k].isin(v if isinstance(v, (list, tuple)) else [v])]
-    column = f"{metric}_ci95"
-    vals = part[column].dropna() if column in part else []
-    return float(vals.mean()) if len(vals) else float("nan")
-
-
-def _verdict(agrees: bool, difference: float, half_width: float) -> str:
-    """'agrees' / 'does not agree', qualified when the difference is inside the seeds' noise."""
-    verdict = "agrees" if agrees else "does not agree"
-    if math.isnan(half_width) or abs(difference) <= half_width:
-        return (f"direction {verdict}, but the difference ({abs(difference):.3f}) is within the "
-                f"95 % CI over seeds (±{half_width:.3f}): not evidence either way")
-    return verdict
+_mean_of, _ci_of, _verdict = verdict.mean_of, verdict.ci_of, verdict.verdict
 
 
 # Checks: each returns one sentence on what this study measured.
@@ -142,7 +118,23 @@ def _gradual_higher(metric, label):
 CHECKS = {"gradual_beats_oneshot": _gradual_beats_oneshot, "early_hurts_more": _early_hurts_more,
           "contrastive_more_pies": _contrastive_more_pies,
           "gradual_sharper": _gradual_higher("sharpness", "sharpness (loss increase)"),
-          "gradual_higher_psp_entropy": _gradual_higher("psp_entropy", "PSP-entropy (bits, layer mean)")}
+          "gradual_higher_psp_entropy": _gradual_higher("psp_entropy", "PSP-entropy (bits, layer mean)"),
+          **findings_population.CHECKS, **findings_locality.CHECKS}
+# Checks of findings_population / findings_locality also take the population metrics.
+_TAKES_POPULATION = set(findings_population.CHECKS) | set(findings_locality.CHECKS)
+
+
+def run_check(name, summary, pies, pop) -> str:
+    """The sentence of check ``name``; a check that fails says so instead of breaking the report."""
+    check = CHECKS.get(name or "")
+    if check is None:
+        return "not measured automatically by this study"
+    if summary is None or summary.empty:
+        return "not measured (no finished runs)"
+    try:
+        return check(summary, pies, pop) if name in _TAKES_POPULATION else check(summary, pies)
+    except Exception as e:  # never lose the report over one check
+        return f"not measured (the check failed: {type(e).__name__}: {e})"
 
 
 def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: list, wall_s: float) -> str:
@@ -156,20 +148,21 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
     if skipped:
         parts.append(f"- skipped (optional extras not installed): {', '.join(skipped)}")
     parts += ["", "## Test accuracy (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
+    pop = population.analyse(workdir, rows)
+    population.write_csvs(workdir, pop)
     if pies:
         parts += ["## PIEs (pruned population vs dense population, same loss)", "",
                   _table(["loss", "criterion", "timing", "sparsity", "PIEs", "fraction", "K dense", "K pruned"],
                          [[p["loss"], p["criterion"], p["timing"], f"{p['sparsity']:g}", p["pies"],
                            f"{p['pie_fraction']:.3f}", p["k_dense"], p["k_pruned"]] for p in pies]), ""]
+    parts += report_population.sections(pop)
     findings = study.get("findings") or {}
     if findings:
         parts += ["## The paper's findings next to this study", ""]
         rows_f = []
         for question, f in findings.items():
             f = dict(f)
-            check = CHECKS.get(f.get("check", ""))
-            measured = check(summary, pies) if check is not None and not summary.empty else \
-                "not measured automatically by this study"
+            measured = run_check(f.get("check", ""), summary, pies, pop)
             rows_f.append([question, f.get("claim", ""), measured])
         parts += [_table(["question", "paper", "this study"], rows_f), ""]
     if failed:

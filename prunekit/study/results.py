@@ -5,7 +5,9 @@ after every run, so it can hold neither a duplicate nor a half-written line, wha
 happens to the process. Rows are in grid order, so the in-process and Ray executors write
 the same file.
 
-``summary.csv`` groups rows by everything but the seed and gives, for every numeric metric,
+``summary.csv`` groups rows by everything but the seed (``GROUP``: the criterion's plugin,
+its penalty ``lam`` and the prune's ``local_steps`` are functions of the labels, kept for
+paper C's checks) and gives, for every numeric metric,
 the mean, the standard deviation and the half-width of a 95 % Student-t confidence interval
 over the seeds that finished (``n``), next to the number of failed seeds.
 """
@@ -17,7 +19,7 @@ import os
 
 from prunekit.study import rundir
 
-GROUP = ["loss", "criterion", "timing", "timing_kind", "sparsity"]
+GROUP = ["loss", "criterion", "criterion_plugin", "lam", "timing", "timing_kind", "local_steps", "sparsity"]
 NOT_METRICS = {"seed", "sparsity", "status", "reason", "id"}
 
 
@@ -37,6 +39,9 @@ def row(rid: str, spec: dict, result: dict) -> dict:
         "scope": spec["scope"] or "",
         "timing": spec["timing"]["label"],
         "timing_kind": spec["timing"]["kind"],
+        # Paper C's locality knobs: the criterion's penalty lam and the prune's local steps pi.
+        "lam": float(crit["options"].get("lam", 0.0)) if crit else None,
+        "local_steps": int(spec["timing"].get("steps") or 1) if crit else None,
         "sparsity": spec["sparsity"],
         "seed": spec["seed"],
         "epochs": spec["train"]["epochs"],
@@ -45,6 +50,8 @@ def row(rid: str, spec: dict, result: dict) -> dict:
     metrics = dict(result.get("metrics", {}))
     if "sparsity" in metrics:  # the measured sparsity must not overwrite the configured target
         metrics["achieved_sparsity"] = metrics.pop("sparsity")
+    if "loss_after_prune" in metrics and "loss_before_prune" in metrics:  # paper C's loss jump
+        metrics["loss_jump"] = metrics["loss_after_prune"] - metrics["loss_before_prune"]
     out.update(metrics)
     if result.get("skipped"):
         out["skipped"] = ",".join(result["skipped"])
@@ -83,8 +90,9 @@ def summarise(rows: list):
     numeric = [c for c in ok.columns if c not in NOT_METRICS and c not in GROUP
                and pd.api.types.is_numeric_dtype(ok[c])]
     out = []
-    for key, group in df.groupby(GROUP, sort=False, dropna=False):
-        rec = dict(zip(GROUP, key))
+    group_by = [c for c in GROUP if c in df]  # rows written before a column existed lack it
+    for key, group in df.groupby(group_by, sort=False, dropna=False):
+        rec = dict(zip(group_by, key))
         good = group[group["status"] == "ok"]
         rec["n"] = len(good)
         rec["n_failed"] = len(group) - len(good)

@@ -1,0 +1,121 @@
+"""Population metrics of a study (PIEs vs non-PIEs, PIE-set overlap, mask overlap) on a tiny
+hand-built work directory; expected values are counted by hand in the comments."""
+import math
+import os
+
+import numpy as np
+import pytest
+
+from prunekit.study import population, rundir
+
+NAN = float("nan")
+
+
+def _run(workdir, rid, preds=None, q=None, masks=None):
+    d = rundir.run_dir(workdir, rid)
+    os.makedirs(d, exist_ok=True)
+    if preds is not None:
+        np.savez(os.path.join(d, "predictions.npz"), logits=np.eye(3, dtype=np.float32)[preds],
+                 labels=np.zeros(4, int))
+    if q is not None:
+        np.savez(os.path.join(d, "per_example.npz"), q_score=np.asarray(q, float))
+    if masks is not None:
+        np.savez(os.path.join(d, "masks.npz"), **{k: np.asarray(v) for k, v in masks.items()})
+
+
+def _row(rid, timing, seed, kind="gradual"):
+    return {"id": rid, "status": "ok", "loss": "cross_entropy", "loss_plugin": "cross_entropy",
+            "criterion": "none" if kind == "dense" else "magnitude", "timing": timing, "timing_kind": kind,
+            "sparsity": 0.0 if kind == "dense" else 0.5, "seed": seed}
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    w = str(tmp_path)
+    # dense modal labels: ex3 ties 0 (d0) vs 1 (d1) -> 0; so dense modal = [0, 1, 2, 0]
+    _run(w, "d0", [0, 1, 2, 0], q=[0, 0, 0, 0])
+    _run(w, "d1", [0, 1, 2, 1], q=[2, 2, 2, 2])
+    # g1 modal [1, 1, 2, 0] (ex3 ties 0 vs 2 -> 0): PIEs {ex0}
+    _run(w, "a0", [1, 1, 2, 0], q=[1, 2, 3, 4], masks={"l|kernel:0": [1, 1, 0, 0]})
+    _run(w, "a1", [1, 1, 2, 2], q=[3, 2, 1, NAN], masks={"l|kernel:0": [1, 1, 1, 0]})
+    # g2 modal [1, 2, 0, 0] (ex2 ties 2 vs 0 -> 0): PIEs {ex0, ex1, ex2}; an extra head layer
+    _run(w, "b0", [1, 2, 2, 0], masks={"l|kernel:0": [1, 0, 1, 0], "head|kernel:0": [1, 1]})
+    _run(w, "b1", [1, 2, 0, 0], masks={"l|kernel:0": [1, 1, 1, 1], "head|kernel:0": [0, 1]})
+    rows = [_row("d0", "dense", 0, "dense"), _row("d1", "dense", 1, "dense"), _row("a0", "g1", 0),
+            _row("a1", "g1", 1), _row("b0", "g2", 0), _row("b1", "g2", 1)]
+    return w, rows
+
+
+def test_pie_counts_and_pie_vs_non_pie_means_equal_hand_counts(workdir):
+    w, rows = workdir
+    pop = population.analyse(w, rows)
+    counts = {p["timing"]: (p["pies"], p["k_dense"], p["k_pruned"]) for p in pop.pies}
+    assert counts == {"g1": (1, 2, 2), "g2": (3, 2, 2)}
+    q = {(d["timing"], d["population"]): d for d in pop.difficulty if d["metric"] == "q_score"}
+    # g1 pruned population: mean of [1,2,3,4] and [3,2,1,NaN] per example = [2, 2, 2, 4]
+    assert q["g1", "pruned"]["pie_mean"] == pytest.approx(2.0)
+    assert q["g1", "pruned"]["non_pie_mean"] == pytest.approx(8 / 3)
+    assert (q["g1", "pruned"]["pie_count"], q["g1", "pruned"]["non_pie_count"]) == (1, 3)
+    # dense population: mean of [0]*4 and [2]*4 = 1 everywhere
+    assert q["g1", "dense"]["pie_mean"] == q["g1", "dense"]["non_pie_mean"] == pytest.approx(1.0)
+    assert ("g2", "pruned") not in q  # g2's runs saved no per-example arrays
+    values, mask = pop.distributions[("cross_entropy", "magnitude", "g1", 0.5, "pruned", "q_score")]
+    np.testing.assert_allclose(values, [2, 2, 2, 4])
+    np.testing.assert_array_equal(mask, [True, False, False, False])
+
+
+def test_pie_set_jaccard_equals_hand_count(workdir):
+    w, rows = workdir
+    (pair,) = population.analyse(w, rows).pie_overlap
+    # {0} vs {0, 1, 2}: 1 shared of 3; chance e = 1 * 3 / 4, e / (1 + 3 - e)
+    assert (pair["intersection"], pair["union"]) == (1, 3)
+    assert pair["jaccard"] == pytest.approx(1 / 3)
+    assert pair["chance"] == pytest.approx(0.75 / 3.25)
+
+
+def test_mask_iou_table_equals_hand_count_over_shared_layers(workdir):
+    w, rows = workdir
+    table = {r["layer"]: r for r in population.analyse(w, rows).mask_overlap}
+    assert set(table) == {"l/kernel:0", "overall"}  # the head only one group has is left out
+    # seed 0: [1,1,0,0] vs [1,0,1,0] -> 1/3; seed 1: [1,1,1,0] vs [1,1,1,1] -> 3/4
+    overall = table["overall"]
+    assert overall["iou"] == pytest.approx((1 / 3 + 3 / 4) / 2)
+    std = np.std([1 / 3, 3 / 4], ddof=1)
+    assert overall["iou_ci95"] == pytest.approx(12.706204736 * std / math.sqrt(2), rel=1e-6)
+    # chance: densities 1/2, 1/2 -> (1/4) / (3/4); 3/4, 1 -> (3/4) / 1
+    assert overall["chance"] == pytest.approx((1 / 3 + 3 / 4) / 2)
+    assert overall["seeds"] == 2 and table["l/kernel:0"]["iou"] == pytest.approx(overall["iou"])
+
+
+def test_csvs_and_missing_inputs(workdir, tmp_path):
+    w, rows = workdir
+    paths = population.write_csvs(w, population.analyse(w, rows))
+    assert sorted(os.path.basename(p) for p in paths) == ["mask_overlap.csv", "pie_difficulty.csv",
+                                                           "pie_overlap.csv"]
+    empty = population.analyse(str(tmp_path / "nothing"), rows)  # no saved arrays at all
+    assert empty.pies == empty.difficulty == empty.pie_overlap == empty.mask_overlap == []
+
+
+def test_suite_evaluator_keeps_per_example_arrays(monkeypatch):
+    from prunekit import evaluation
+    from prunekit.study import run
+
+    monkeypatch.setitem(evaluation.EVALUATORS, "q_score",
+                        lambda model, data: {"q_score": np.array([1.0, 3.0]), "q_score_mean": 2.0})
+    kept = {}
+    assert run._suite_evaluator("q_score", {}, None, {}, kept) == {"q_score_q_score_mean": 2.0}
+    np.testing.assert_array_equal(kept["q_score"], [1.0, 3.0])
+
+
+def test_results_row_adds_locality_fields_and_loss_jump():
+    from prunekit.study import results
+
+    spec = {"dataset": {"name": "digits"}, "model": {"name": "tanh_mlp"}, "seed": 0, "sparsity": 0.9,
+            "loss": {"label": "cross_entropy", "plugin": "cross_entropy"}, "scope": "global",
+            "criterion": {"label": "qm_lam0p1", "plugin": "qm", "options": {"lam": 0.1}},
+            "timing": {"label": "oneshot_pi14", "kind": "oneshot", "steps": 14}, "train": {"epochs": 1}}
+    r = results.row("x", spec, {"status": "ok", "metrics": {"loss_before_prune": 0.25, "loss_after_prune": 1.0}})
+    assert (r["criterion_plugin"], r["lam"], r["local_steps"], r["loss_jump"]) == ("qm", 0.1, 14, 0.75)
+    summary = results.summarise([r, {**r, "seed": 1, "loss_jump": 0.25}])
+    assert summary["loss_jump_mean"].iloc[0] == pytest.approx(0.5)
+    assert (summary["lam"].iloc[0], summary["local_steps"].iloc[0]) == (0.1, 14)
