@@ -41,6 +41,9 @@ def get_config(variant=None):
     c.scope = "layer"
     c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned
     c.dense_baseline = True
+    # Runs differing only in when pruning starts share one dense trunk per (loss, seed)
+    # (prunekit.study.trunk): same results, fewer optimizer steps; False trains every run alone.
+    c.share_trunk = True
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})
     c.strategy = ""

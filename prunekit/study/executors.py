@@ -4,6 +4,11 @@ Both call :func:`attempt` for a run, which never raises: an exception or a diver
 becomes a ``failed`` result with its reason. The driver then commits the staged run
 directory (one rename). Ray tasks work in a temporary directory on the worker and return
 the run's files, so the work directory needs no shared filesystem with a remote cluster.
+
+Shared dense trunks (:mod:`prunekit.study.trunk`) are trained first (:meth:`trunks`: in this
+process, or one Ray task per trunk whose checkpoints come back as bytes and are written
+into the work directory); a run that branches gets its checkpoint (``branches[rid]``; a
+Ray task gets the checkpoint's bytes with its spec).
 """
 from __future__ import annotations
 
@@ -15,13 +20,14 @@ import traceback
 from prunekit.study import rundir
 
 
-def attempt(spec: dict, out_dir: str) -> dict:
-    """Runs one spec into ``out_dir``; returns its result (``failed`` with a reason on error)."""
+def attempt(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
+    """Runs one spec into ``out_dir`` (from a trunk checkpoint ``branch`` if given); returns
+    its result (``failed`` with a reason on error)."""
     start = time.perf_counter()
     try:
         from prunekit.study import run
 
-        result = run.execute(spec, out_dir)
+        result = run.execute(spec, out_dir, branch=branch)
     except Exception as e:  # failure isolation: the study records it and goes on
         from prunekit.study.run import RunFailed
 
@@ -50,25 +56,55 @@ def finish(workdir: str, rid: str, spec: dict, result: dict, staging: str) -> No
     rundir.commit(workdir, rid, staging)
 
 
+def _trunk_failure(job, e: Exception) -> dict:
+    return {"epoch": job[2], "reason": _reason_line(f"dense trunk: {type(e).__name__}: {e}")}
+
+
 class InProcess:
     """Runs one run after the other in this process (the default)."""
 
     name = "inprocess"
 
-    def run(self, workdir: str, jobs: list, on_done) -> None:
+    def trunks(self, workdir: str, jobs: list, on_trunk) -> None:
+        """Trains the trunk jobs (:func:`prunekit.study.trunk.jobs`) into ``workdir``;
+        ``on_trunk(job, steps_trained, seconds, error)``, error a failure dict or None."""
+        from prunekit.study import trunk
+
+        for job in jobs:
+            t0 = time.perf_counter()
+            try:
+                steps, error = trunk.ensure(workdir, job), None
+            except Exception as e:  # its runs fail with this reason; not stored (may be transient)
+                steps, error = 0, _trunk_failure(job, e)
+            on_trunk(job, steps, time.perf_counter() - t0, error)
+
+    def run(self, workdir: str, jobs: list, on_done, branches: dict | None = None) -> None:
         for rid, spec in jobs:
             staging = rundir.fresh_staging(workdir, rid)
-            result = attempt(spec, staging)
+            result = attempt(spec, staging, (branches or {}).get(rid))
             t0 = time.perf_counter()
             finish(workdir, rid, spec, result, staging)
             on_done(rid, spec, result, time.perf_counter() - t0)
 
+    def close(self) -> None:
+        pass
 
-def _remote_attempt(spec: dict):
-    """Body of a Ray task: the run in a local temporary directory, returned as files."""
+
+def _remote_attempt(spec: dict, branch=None, checkpoint=None):
+    """Body of a Ray task: the run in a local temporary directory, returned as files
+    (``checkpoint``: the bytes of the trunk checkpoint ``branch`` names)."""
+    if checkpoint is not None:
+        branch = {"epoch": branch["epoch"], "data": checkpoint}
     with tempfile.TemporaryDirectory(prefix="prunekit-run-") as tmp:
-        result = attempt(spec, tmp)
+        result = attempt(spec, tmp, branch)
         return result, rundir.pack(tmp)
+
+
+def _remote_trunk(spec: dict, start, save_at: list):
+    """Body of a Ray trunk task: ``({epoch: checkpoint bytes}, failure, steps)``."""
+    from prunekit.study import trunk
+
+    return trunk.train(spec, trunk.read(start) if start is not None else None, save_at)
 
 
 class Ray:
@@ -86,20 +122,71 @@ class Ray:
         self.num_cpus = num_cpus
         self.cpus_per_run = cpus_per_run
 
-    def run(self, workdir: str, jobs: list, on_done) -> None:
+    def _init(self) -> None:
         ray = self.ray
-        started_here = not ray.is_initialized()
-        if started_here:
-            env = {"env_vars": {"TF_USE_LEGACY_KERAS": "1",
-                                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}}
-            if self.address:
-                ray.init(address=self.address, runtime_env=env, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, runtime_env=env,
-                         log_to_driver=False)
+        if ray.is_initialized():
+            return
+        self._started = True
+        env = {"env_vars": {"TF_USE_LEGACY_KERAS": "1",
+                            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}}
+        if self.address:
+            ray.init(address=self.address, runtime_env=env, log_to_driver=False)
+        else:
+            ray.init(num_cpus=self.num_cpus, include_dashboard=False, runtime_env=env,
+                     log_to_driver=False)
+
+    def close(self) -> None:
+        """Shuts down the Ray instance this executor started (an existing one stays)."""
+        if getattr(self, "_started", False):
+            self.ray.shutdown()
+            self._started = False
+
+    def trunks(self, workdir: str, jobs: list, on_trunk) -> None:
+        """One Ray task per trunk job; checkpoints come back as bytes, written here."""
+        from prunekit.study import trunk
+
+        if not jobs:
+            return
+        self._init()
+        ray = self.ray
+        task = ray.remote(num_cpus=self.cpus_per_run, max_retries=0)(_remote_trunk)
+        t0 = time.perf_counter()
+        pending = {}
+        for job in jobs:
+            gid, spec, start, save_at = job
+            data = None
+            if start:
+                with open(trunk.checkpoint_path(workdir, gid, start), "rb") as f:
+                    data = f.read()
+            pending[task.remote(spec, data, save_at)] = job
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                job = pending.pop(ref)
+                try:
+                    saved, failed, steps = ray.get(ref)
+                    trunk.store(workdir, job[0], saved, failed)
+                    error = None
+                except Exception as e:
+                    steps, error = 0, _trunk_failure(job, e)
+                on_trunk(job, steps, time.perf_counter() - t0, error)
+
+    def run(self, workdir: str, jobs: list, on_done, branches: dict | None = None) -> None:
+        self._init()
+        ray = self.ray
         try:
             task = ray.remote(num_cpus=self.cpus_per_run, max_retries=0)(_remote_attempt)
-            pending = {task.remote(spec): (rid, spec) for rid, spec in jobs}
+            shipped = {}  # checkpoint path -> object ref: each checkpoint is put once
+            pending = {}
+            for rid, spec in jobs:
+                branch = (branches or {}).get(rid)
+                ref = None
+                if branch is not None and "path" in branch:
+                    if branch["path"] not in shipped:
+                        with open(branch["path"], "rb") as f:
+                            shipped[branch["path"]] = ray.put(f.read())
+                    ref = shipped[branch["path"]]
+                pending[task.remote(spec, branch, ref)] = (rid, spec)
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:
@@ -114,9 +201,9 @@ class Ray:
                     rundir.unpack(files, staging)
                     finish(workdir, rid, spec, result, staging)
                     on_done(rid, spec, result, time.perf_counter() - t0)
-        finally:
-            if started_here:
-                ray.shutdown()
+        except BaseException:
+            self.close()
+            raise
 
 
 def make(name: str, **kwargs):

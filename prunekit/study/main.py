@@ -83,7 +83,8 @@ def main(argv=None) -> int:
         config, FLAGS = parse(argv)
     except ValueError as e:
         return _error(str(e))
-    from prunekit.study import executors, grid, identity, population, progress, report, results, resume, rundir
+    from prunekit.study import (executors, grid, identity, population, progress, report, results, resume,
+                                rundir, trunk)
 
     t0 = time.perf_counter()
     import tensorflow  # noqa: F401  (start-up cost of every run, measured apart from the overhead)
@@ -127,6 +128,11 @@ def main(argv=None) -> int:
         prog.update(grid.describe(spec), result)
         bookkeeping[0] += commit_s + time.perf_counter() - t0
 
+    share = bool(config.get("share_trunk", True))
+    branches, savings, trunk_work = {}, None, {"steps": 0, "seconds": 0.0}
+    if share:
+        branches, savings = _trunk_plan(by_id)
+        print(f"[{config.get('study', 'study')}] {trunk.describe(savings)}", file=sys.stderr, flush=True)
     if todo:
         kwargs = {}
         if FLAGS.executor == "ray":
@@ -135,7 +141,12 @@ def main(argv=None) -> int:
             executor = executors.make(FLAGS.executor, **kwargs)
         except RuntimeError as e:
             return _error(str(e))
-        executor.run(workdir, [(rid, by_id[rid]) for rid in todo], on_done)
+        try:
+            sources = _train_trunks(executor, workdir, by_id, branches, todo, trunk_work,
+                                    config.get("study", "study")) if branches else {}
+            executor.run(workdir, [(rid, by_id[rid]) for rid in todo], on_done, branches=sources)
+        finally:
+            executor.close()
     t_runs = time.perf_counter()
 
     all_rows = rows()
@@ -150,6 +161,11 @@ def main(argv=None) -> int:
         plots = plots_lib.write_all(workdir, summary, pies)
     t_end_plots = time.perf_counter()
     report_path = report.write(workdir, study, all_rows, summary, pies, plots, t_end_plots - t_start)
+    if savings is not None:
+        rundir.write_json(os.path.join(workdir, "trunk.json"), {**savings, "trained_now": trunk_work})
+        with open(report_path, encoding="utf-8") as f:
+            text = f.read()
+        rundir.write_text(report_path, text + trunk.report_section(savings, trunk_work["steps"]))
     t_end = time.perf_counter()
 
     new = [results_by_id[rid] for rid in todo]
@@ -158,7 +174,8 @@ def main(argv=None) -> int:
         for k, v in (r.get("timing") or {}).items():
             spans[k] = spans.get(k, 0.0) + v
     run_total = sum(r.get("run_s", 0.0) for r in new)
-    compute = run_total - spans.get("save", 0.0)  # the runs' own work, failed runs included
+    # The runs' own work, failed runs included, and the shared dense trunks they branch from.
+    compute = run_total - spans.get("save", 0.0) + trunk_work["seconds"]
     timing = {
         "wall_s": t_end - t_start,
         "tensorflow_import_s": t_tf,
@@ -169,6 +186,7 @@ def main(argv=None) -> int:
         "run_total_s": run_total,
         "bookkeeping_s": bookkeeping[0] + spans.get("save", 0.0),
         "aggregate_report_plots_s": t_end - t_runs,
+        "trunk_s": trunk_work["seconds"], "trunk_steps": trunk_work["steps"],
         "runs_new": len(todo), "runs_skipped": len(done), "executor": FLAGS.executor,
     }
     if FLAGS.executor == "inprocess":
@@ -178,10 +196,54 @@ def main(argv=None) -> int:
     n_failed = sum(1 for r in all_rows if r["status"] != "ok")
     print(f"[{config.get('study', 'study')}] finished: {len(all_rows)} runs, {n_failed} failed, "
           f"{len(todo)} run now, {len(done)} skipped, {timing['wall_s']:.1f} s", file=sys.stderr)
+    if savings is not None:
+        print(trunk.describe(savings))
     print(f"report: {report_path}")
     print(f"plots:  {os.path.join(workdir, 'plots')}/")
     print(f"results: {os.path.join(workdir, 'results.jsonl')}, {os.path.join(workdir, 'summary.csv')}")
     return 0
+
+
+def _n_train(spec) -> int:
+    from prunekit.study import datasets
+
+    return len(datasets.arrays(spec["dataset"]["name"], "train", spec["dataset"]["data_dir"])[1])
+
+
+def _trunk_plan(by_id):
+    """``(branches, savings)`` of the whole grid (:func:`prunekit.study.trunk.plan`)."""
+    from prunekit.study import trunk
+
+    branches = trunk.plan(by_id, _n_train)
+    return branches, trunk.savings(by_id, branches, _n_train)
+
+
+def _train_trunks(executor, workdir, by_id, branches, todo, work, study_name) -> dict:
+    """Trains the missing trunk checkpoints of the runs ``todo``; returns each branched run's
+    source (:func:`prunekit.study.trunk.branch_source`)."""
+    from prunekit.study import trunk
+
+    errors = {}
+
+    def on_trunk(job, steps, seconds, error):
+        gid, spec, start, save_at = job
+        work["steps"] += steps
+        work["seconds"] += seconds
+        if error:
+            errors[gid] = error
+        print(f"[{study_name}] dense trunk {spec['loss']['label']}/seed={spec['seed']} ({gid}): epochs "
+              f"{start} -> {max(save_at)}, {steps} steps, {seconds:.1f}s"
+              + (f" FAILED: {error['reason']}" if error else ""), file=sys.stderr, flush=True)
+
+    executor.trunks(workdir, trunk.jobs(workdir, by_id, branches, todo), on_trunk)
+    sources = {}
+    for rid in todo:
+        src = trunk.branch_source(workdir, branches, rid)
+        if src is not None and branches[rid][0] in errors and src["epoch"] > errors[branches[rid][0]]["epoch"]:
+            src = {"epoch": src["epoch"], "failed": errors[branches[rid][0]]["reason"]}
+        if src is not None:
+            sources[rid] = src
+    return sources
 
 
 def run():  # console-script entry point

@@ -85,8 +85,65 @@ def _finite(history, what):
                     raise RunFailed(f"{what} {key} became {v} in epoch {epoch + 1}")
 
 
-def execute(spec: dict, out_dir: str) -> dict:
-    """Runs ``spec``, writes its artefacts into ``out_dir``, returns the result dict."""
+def build(spec: dict, input_shape, num_classes: int, wrapped: bool):
+    """The run's compiled model: ``(model, plugin, strategy, dense_heads)``; ``wrapped`` puts
+    tfmot wrappers on the prunable layers (heads excluded unless ``prune_heads``). The dense
+    trunk (:mod:`prunekit.study.trunk`) is the same model unwrapped."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from prunekit import models
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(spec["seed"])
+    strategy = tf.distribute.MirroredStrategy() if spec["strategy"] == "mirrored" else tf.distribute.get_strategy()
+    plugin = _loss_plugin(spec)
+    with strategy.scope():
+        base = models.build(spec["model"]["name"], input_shape, num_classes, seed=spec["seed"],
+                            **spec["model"]["options"])
+        model = plugin.build_model(models.feature_model(base), num_classes)
+        # The plugin's heads stay dense unless the config prunes them (paper A pruned the
+        # linear classifier too: prune_heads=True).
+        dense_heads = () if spec.get("prune_heads") else tuple(plugin.head_layer_names(model))
+        if wrapped:
+            model = prunekit.wrap(model, exclude=dense_heads)
+        model.compile(optimizer=_optimizer(spec["train"], keras), loss=plugin.loss(), metrics=plugin.metrics())
+    return model, plugin, strategy, dense_heads
+
+
+def _data(spec, plugin, x, y, first, last):
+    """Training views of epochs [first, last) (:func:`prunekit.study.order.training_data`)."""
+    from prunekit.study import order
+
+    return order.training_data(plugin, x, y, batch_size=spec["train"]["batch_size"], seed=spec["seed"],
+                               first=first, last=last)
+
+
+def _branch(model, branch):
+    """Loads the trunk checkpoint ``branch`` into ``model``; returns (its epoch, history so far)."""
+    from prunekit.study import trunk
+
+    if "failed" in branch:  # the shared dense prefix diverged: so would this run from scratch
+        raise RunFailed(branch["failed"])
+    state = trunk.read(branch["data"] if "data" in branch else branch["path"])
+    trunk.load_state(model, state)
+    return state["epoch"], {k: list(v) for k, v in state["history"].items()}
+
+
+def _events_only(model, callback):
+    """A run branched after its last update: the callback's events at the end of training."""
+    callback.set_model(model)
+    callback.set_params({"epochs": 0, "steps": 0, "verbose": 0})
+    callback.on_train_begin()
+    callback.on_train_end()
+
+
+def execute(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
+    """Runs ``spec``, writes its artefacts into ``out_dir``, returns the result dict.
+
+    ``branch`` (from :func:`prunekit.study.trunk.branch_source`): start from the shared dense
+    trunk's checkpoint at the start of epoch ``branch["epoch"]`` (``path`` or ``data`` bytes)
+    instead of step 0; the result is the same (the data order depends on the epoch only)."""
     import tensorflow as tf
     import tf_keras as keras
 
@@ -96,7 +153,6 @@ def execute(spec: dict, out_dir: str) -> dict:
     clock = _Clock()
     skipped = []
     keras.backend.clear_session()
-    keras.utils.set_random_seed(spec["seed"])
     ds = spec["dataset"]
     x_train, y_train = datasets.arrays(ds["name"], "train", ds["data_dir"])
     x_test, y_test = datasets.arrays(ds["name"], "test", ds["data_dir"])
@@ -105,18 +161,7 @@ def execute(spec: dict, out_dir: str) -> dict:
 
     train = spec["train"]
     pruned = spec["criterion"] is not None
-    strategy = tf.distribute.MirroredStrategy() if spec["strategy"] == "mirrored" else tf.distribute.get_strategy()
-    plugin = _loss_plugin(spec)
-    with strategy.scope():
-        base = models.build(spec["model"]["name"], x_train.shape[1:], num_classes, seed=spec["seed"],
-                            **spec["model"]["options"])
-        model = plugin.build_model(models.feature_model(base), num_classes)
-        # The plugin's heads stay dense unless the config prunes them (paper A pruned the
-        # linear classifier too: prune_heads=True).
-        dense_heads = () if spec.get("prune_heads") else tuple(plugin.head_layer_names(model))
-        if pruned:
-            model = prunekit.wrap(model, exclude=dense_heads)
-        model.compile(optimizer=_optimizer(train, keras), loss=plugin.loss(), metrics=plugin.metrics())
+    model, plugin, strategy, dense_heads = build(spec, x_train.shape[1:], num_classes, wrapped=pruned)
     classifier = any(l.name.endswith("head_classifier") for l in model.layers)
     steps_per_epoch = math.ceil(len(x_train) / train["batch_size"])
     total = train["epochs"] * steps_per_epoch
@@ -157,28 +202,38 @@ def execute(spec: dict, out_dir: str) -> dict:
 
     ds_train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
         len(x_train), seed=spec["seed"], reshuffle_each_iteration=True)
-    fit = dict(x=plugin.training_data(ds_train, batch_size=train["batch_size"]))
-    fit.update(verbose=spec.get("verbose", 0), callbacks=callbacks)
+    # Data order a function of (seed, epoch), augmentation of (seed, step): prunekit.study.order.
+    fit = dict(verbose=spec.get("verbose", 0), callbacks=callbacks, steps_per_epoch=steps_per_epoch)
     timing = spec["timing"]
     rounds = []
+    first, history = _branch(model, branch) if branch is not None else (0, {})
     if iterative:
+        fit["x"] = _data(spec, plugin, x_train, y_train, 0, train["epochs"])
         history, rounds = _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras,
                                      data=(x_train, y_train if plugin.needs_labels else None),
-                                     num_examples=min(1000, len(x_train)))
-    else:
-        history = model.fit(epochs=train["epochs"], **fit).history
-        _finite(history, "training")
+                                     num_examples=min(1000, len(x_train)),
+                                     eval_batch=(x_train[:EVAL_EXAMPLES], y_train[:EVAL_EXAMPLES])
+                                     if classifier else None,
+                                     mask_dir=out_dir if spec["artefacts"]["masks"] else None)
+    elif first < train["epochs"]:
+        h = model.fit(_data(spec, plugin, x_train, y_train, first, train["epochs"]), epochs=train["epochs"],
+                      initial_epoch=first, **fit).history
+        _finite(h, "training")
+        history = {k: history.get(k, []) + v for k, v in h.items()}
+    elif pruning is not None:  # branched at the end of training: only the events after the last update
+        _events_only(model, pruning)
     if pruned and timing["kind"] == "oneshot" and timing["finetune_epochs"]:
         if timing["finetune_learning_rate"]:
             model.optimizer.learning_rate.assign(timing["finetune_learning_rate"])
-        ft = model.fit(epochs=train["epochs"] + timing["finetune_epochs"], initial_epoch=train["epochs"],
-                       **fit).history
+        end = train["epochs"] + timing["finetune_epochs"]
+        ft = model.fit(_data(spec, plugin, x_train, y_train, train["epochs"], end), epochs=end,
+                       initial_epoch=train["epochs"], **fit).history
         _finite(ft, "fine-tuning")
         history = {k: history.get(k, []) + v for k, v in ft.items()}
     clock.lap("train")
 
     metrics = {"train_loss": float(history["loss"][-1])}
-    records = pruning.records if pruning else []
+    records = pruning.records if pruning else rounds
     last = next((r for r in reversed(records) if "after" in r), None)
     if last is not None:
         # Paper C: the loss right after the (last) prune, before any fine-tuning, on the
@@ -232,7 +287,7 @@ def execute(spec: dict, out_dir: str) -> dict:
     # One record per pruning event (prunekit.timing.records): step, epoch, criterion, target,
     # sparsity, loss/accuracy before and after, KL; "local" lists its local steps.
     events = [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
-              for r in records] or rounds
+              for r in (pruning.records if pruning else [])] or rounds
     _write(out_dir, "events.json", json.dumps(_jsonable(events), indent=1).encode())
     if spec.get("tensorboard") and _has_tensorboard():
         from prunekit.study import tensorboard_log
@@ -248,14 +303,19 @@ def execute(spec: dict, out_dir: str) -> dict:
     return {"status": "ok", "metrics": metrics, "timing": clock.spans, "skipped": skipped,
             "events": len(events), "total_steps": total + (steps_per_epoch * timing.get("finetune_epochs", 0)
                                                             if pruned and timing["kind"] == "oneshot" else 0)
-            + (total * timing["rounds"] if iterative else 0)}
+            + (total * timing["rounds"] if iterative else 0), "branched_at_step": first * steps_per_epoch}
 
 
-def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data, num_examples):
+def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data, num_examples,
+               eval_batch=None, mask_dir=None):
     """Iterative pruning with rewinding (``prunekit.timing.iterative.run``): ``rounds`` rounds
     of train ``epochs`` / prune ``rate`` of the remaining / rewind to ``rewind_to`` (a time in
     the first round's training), then the final mask is retrained once more; each round
-    restarts the optimizer. Returns the last training's history and one record per round."""
+    restarts the optimizer and sees the same data order. Returns the last training's history
+    and one record per round, with the fields of a one-shot event record (loss, accuracy and
+    KL on ``eval_batch`` just before and after the prune, target and achieved sparsity per
+    layer and overall, criterion and options) and ``mask_path`` (``masks/round_<r>.npz``
+    under ``mask_dir``, the mask after the round); statistics use the loss plugin."""
     from prunekit.timing import Length, iterative
 
     train, t = spec["train"], spec["timing"]
@@ -280,9 +340,14 @@ def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data,
     plan = iterative.Iterative(rounds=t["rounds"], rate=t["rate"], rewind_to=t["rewind_to"])
     result = iterative.run(model, plan, compile=compile_, fit=fit_, criterion=criterion, scope=spec["scope"],
                            data=data, num_examples=num_examples,
-                           length=Length(steps_per_epoch, train["epochs"]))
-    rounds = [{"round": r["round"], "target": r["target"], "rewind_step": result.rewind_step, **r["event"]}
-              for r in result.rounds]
+                           length=Length(steps_per_epoch, train["epochs"]), loss=plugin, eval_batch=eval_batch,
+                           mask_dir=os.path.join(mask_dir, "masks") if mask_dir else None)
+    rounds = []
+    for r in result.rounds:
+        record = {k: v for k, v in r["record"].items() if k not in ("result", "mask_path")}
+        rounds.append({**r["event"], **record, "round": r["round"], "target": r["target"],
+                       "rewind_step": result.rewind_step, "local": r["record"]["result"],
+                       **({"mask_path": os.path.relpath(r["mask_path"], mask_dir)} if mask_dir else {})})
     return histories[-1], rounds
 
 

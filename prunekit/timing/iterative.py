@@ -7,8 +7,12 @@ lottery-ticket code. After R rounds the sparsity is
 
     s_R = 1 - (1 - rate) ** R        (1 - 0.8^R for the usual rate 0.2)
 
-Pruning goes through :class:`prunekit.PruningCallback` (its criterion, scope and masks);
-during training the callback holds the masks fixed (schedule :class:`~prunekit.timing.Hold`).
+Pruning goes through :class:`prunekit.timing.callback.TimedPruning` (a
+:class:`prunekit.PruningCallback`: its criterion, scope, masks and loss plugin); during
+training the callback holds the masks fixed (schedule :class:`~prunekit.timing.Hold`). Each
+round's prune is recorded like a one-shot or gradual event (:mod:`prunekit.timing.records`:
+target and achieved sparsity per layer and overall, criterion and options, and with an
+``eval_batch`` the loss, accuracy and KL just before and just after the prune).
 """
 from __future__ import annotations
 
@@ -108,26 +112,35 @@ class Snapshot(keras.callbacks.Callback):
 class Result:
     rewind_step: int
     rewind_weights: dict
-    rounds: list  # one dict per round: round, target, event, masks, weights_after_rewind
+    rounds: list  # one dict per round: round, target, event, record, mask_path, masks, weights_after_rewind
 
 
 def run(model, plan: Iterative, *, compile, fit, criterion="magnitude", scope: str = "layer",
         data=None, num_examples: int = 1000, length: units.Length | None = None,
-        retrain_last: bool = True, mask_dir=None, keep_weights: bool = False) -> Result:
+        retrain_last: bool = True, mask_dir=None, keep_weights: bool = False, loss=None,
+        eval_batch=None) -> Result:
     """Runs ``plan`` on a wrapped ``model``.
 
     ``compile(model)`` compiles with a fresh optimizer (called at the start of every round, so
     optimizer state and LR schedule restart); ``fit(model, callbacks)`` trains one round.
     ``length`` resolves a ``rewind_to`` given in epochs or fractions. With ``retrain_last`` the
     final mask is trained once more after the last rewind. ``mask_dir`` saves each round's mask.
+    ``loss`` (a loss plugin) gives gradient / curvature criteria their objective and views;
+    ``eval_batch`` (x, y) measures the function around each prune. Each round's ``record`` is
+    its :class:`prunekit.timing.records.Recorder` record (``event``: the last local step's).
     """
-    from prunekit.keras import PruningCallback
+    from prunekit.timing.callback import TimedPruning
+
+    def callback():
+        return TimedPruning(criterion, Hold(), scope=scope, data=data, num_examples=num_examples,
+                            length=length, eval_batch=eval_batch, loss=loss)
+
     rewind_step = units.resolve(plan.rewind_to, length, "rewind_to")
     rewind_weights = snapshot(model) if rewind_step == 0 else None
     rounds = []
     for r, target in enumerate(plan.targets(), start=1):
         compile(model)
-        cb = PruningCallback(criterion, Hold(), scope=scope, data=data, num_examples=num_examples)
+        cb = callback()
         callbacks = [cb]
         if rewind_weights is None:
             snap = Snapshot(rewind_step)
@@ -142,7 +155,7 @@ def run(model, plan: Iterative, *, compile, fit, criterion="magnitude", scope: s
         restore(model, rewind_weights)
         masks = mask_io.get(model)
         mask_io.assign(model, masks)  # survivors = rewind values, pruned = 0
-        record = {"round": r, "target": target, "event": event}
+        record = {"round": r, "target": target, "event": event, "record": cb.records[-1]}
         if mask_dir is not None:
             record["mask_path"] = mask_io.save(f"{mask_dir}/round_{r:02d}", masks,
                                                {"round": r, "target": target, **plan.get_config()})
@@ -151,8 +164,7 @@ def run(model, plan: Iterative, *, compile, fit, criterion="magnitude", scope: s
         rounds.append(record)
     if retrain_last:
         compile(model)
-        fit(model, [PruningCallback(criterion, Hold(), scope=scope, data=data,
-                                    num_examples=num_examples)])
+        fit(model, [callback()])
     return Result(rewind_step, rewind_weights, rounds)
 
 
