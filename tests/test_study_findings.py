@@ -158,3 +158,65 @@ def test_population_plots_are_valid_pngs(tmp_path):
                      "pie_difficulty.png", "pie_overlap.png"]
     assert all(_is_png(p) for p in paths)
     assert plots.write_all(str(tmp_path / "empty"), pd.DataFrame(), [], Population()) == []
+
+
+def _b_summary(retrained, transfer=None, ci=0.02):
+    """``retrained``: {(loss, criterion, sparsity): accuracy}; ``transfer``: same keys plus
+    (loss, 'dense', 0.0) for the dense encoders."""
+    plugin = {"cross_entropy": "cross_entropy", "rotation": "rotation", "simclr": "simclr"}
+    rows = []
+    for (loss, crit, s), v in retrained.items():
+        rows.append({"loss": loss, "loss_plugin": plugin[loss], "criterion": crit, "criterion_plugin": crit,
+                     "timing": "imp", "timing_kind": "iterative", "sparsity": s, "retrained_test_accuracy_mean": v,
+                     "retrained_test_accuracy_ci95": ci,
+                     "transfer_probe_accuracy_mean": (transfer or {}).get((loss, crit, s), np.nan),
+                     "transfer_probe_accuracy_ci95": ci})
+    for (loss, crit, s), v in (transfer or {}).items():
+        if crit == "dense":
+            rows.append({"loss": loss, "loss_plugin": plugin[loss], "criterion": "none", "criterion_plugin": "none",
+                         "timing": "dense", "timing_kind": "dense", "sparsity": 0.0,
+                         "retrained_test_accuracy_mean": np.nan, "transfer_probe_accuracy_mean": v,
+                         "transfer_probe_accuracy_ci95": ci})
+    return pd.DataFrame(rows)
+
+
+B = {("cross_entropy", "magnitude", 0.5): 0.95, ("rotation", "magnitude", 0.5): 0.94,
+     ("cross_entropy", "magnitude", 0.9): 0.90, ("rotation", "magnitude", 0.9): 0.89,
+     ("cross_entropy", "random", 0.9): 0.70, ("rotation", "random", 0.9): 0.72}
+
+
+def test_ssl_mask_matches_supervised():
+    from prunekit.study import findings_masks as fm
+
+    out = fm.ssl_mask_matches_supervised(_b_summary(B))
+    assert "s=0.9 rotation 0.890 vs cross_entropy 0.900 (as good, CI ±0.020)" in out
+    assert out.endswith(": agrees (as good read as behind by at most the seeds' 95 % CI; 2/2 comparisons)")
+    worse = {**B, ("rotation", "magnitude", 0.9): 0.80}
+    assert "agrees in part" in fm.ssl_mask_matches_supervised(_b_summary(worse))
+    no_free = {k: v for k, v in B.items() if k[0] == "cross_entropy"}
+    assert fm.ssl_mask_matches_supervised(_b_summary(no_free)).startswith("not measured")
+    frame = _b_summary(B).drop(columns=["retrained_test_accuracy_mean"])
+    assert fm.ssl_mask_matches_supervised(frame).startswith("not measured")
+
+
+def test_beats_random_masks():
+    from prunekit.study import findings_masks as fm
+
+    out = fm.beats_random_masks(_b_summary(B))
+    assert out == ("at sparsity 0.9, test accuracy retrained with labels: cross_entropy 0.900 vs random 0.700 "
+                   "(beats CI ±0.020); rotation 0.890 vs random 0.720 (beats CI ±0.020): agrees (2/2 losses)")
+    close = {**B, ("rotation", "random", 0.9): 0.88}
+    assert "agrees in part" in fm.beats_random_masks(_b_summary(close))
+    no_random = {k: v for k, v in B.items() if k[1] != "random"}
+    assert fm.beats_random_masks(_b_summary(no_random)).startswith("not measured")
+
+
+def test_transfer_preserved():
+    from prunekit.study import findings_masks as fm
+
+    t = {("rotation", "dense", 0.0): 0.80, ("rotation", "magnitude", 0.5): 0.79,
+         ("rotation", "magnitude", 0.9): 0.70}
+    out = fm.transfer_preserved(_b_summary(B, t))
+    assert "rotation dense 0.800 -> s=0.5 0.790 (kept, CI ±0.020), s=0.9 0.700 (lower, CI ±0.020)" in out
+    assert "agrees in part" in out
+    assert fm.transfer_preserved(_b_summary(B)).startswith("not measured")

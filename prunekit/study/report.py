@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import os
 
-from prunekit.study import findings_locality, findings_population, population, report_population, rundir, verdict
+from prunekit.study import (findings_locality, findings_masks, findings_population, population, report_population,
+                            rundir, verdict)
 
 
 def _fmt(mean, ci):
@@ -119,9 +120,9 @@ CHECKS = {"gradual_beats_oneshot": _gradual_beats_oneshot, "early_hurts_more": _
           "contrastive_more_pies": _contrastive_more_pies,
           "gradual_sharper": _gradual_higher("sharpness", "sharpness (loss increase)"),
           "gradual_higher_psp_entropy": _gradual_higher("psp_entropy", "PSP-entropy (bits, layer mean)"),
-          **findings_population.CHECKS, **findings_locality.CHECKS}
-# Checks of findings_population / findings_locality also take the population metrics.
-_TAKES_POPULATION = set(findings_population.CHECKS) | set(findings_locality.CHECKS)
+          **findings_population.CHECKS, **findings_locality.CHECKS, **findings_masks.CHECKS}
+# Checks of the findings_* modules also take the population metrics.
+_TAKES_POPULATION = set(findings_population.CHECKS) | set(findings_locality.CHECKS) | set(findings_masks.CHECKS)
 
 
 def run_check(name, summary, pies, pop) -> str:

@@ -5,8 +5,8 @@ after every run, so it can hold neither a duplicate nor a half-written line, wha
 happens to the process. Rows are in grid order, so the in-process and Ray executors write
 the same file.
 
-``summary.csv`` groups rows by everything but the seed (``GROUP``: the criterion's plugin,
-its penalty ``lam`` and the prune's ``local_steps`` are functions of the labels, kept for
+``summary.csv`` groups rows by everything but the seed (``GROUP``: the loss's and the criterion's plugins,
+the criterion's penalty ``lam`` and the prune's ``local_steps`` are functions of the labels, kept for
 paper C's checks) and gives, for every numeric metric,
 the mean, the standard deviation and the half-width of a 95 % Student-t confidence interval
 over the seeds that finished (``n``), next to the number of failed seeds.
@@ -19,7 +19,8 @@ import os
 
 from prunekit.study import rundir
 
-GROUP = ["loss", "criterion", "criterion_plugin", "lam", "timing", "timing_kind", "local_steps", "sparsity"]
+GROUP = ["loss", "loss_plugin", "criterion", "criterion_plugin", "lam", "timing", "timing_kind", "local_steps",
+         "sparsity"]
 NOT_METRICS = {"seed", "sparsity", "status", "reason", "id"}
 
 
