@@ -11,12 +11,18 @@ that, in the same compiled graph after the update, multiplies every prunable wei
 optimizer slots by the mask: after each training step pruned weights are exactly zero and
 their optimizer state is reset (under a tf.distribute strategy through ``merge_call``). The
 schedule is checked in Python around the compiled step (an int comparison per step, no
-per-batch callback hooks); both are undone at the end of ``fit``. Scoring and masking stay
+per-batch callback hooks); both are undone at the end of ``fit``, and the compiled step is
+kept for the next ``fit`` until ``compile`` is called again. Inside that step the wrappers
+call their layers directly (tfmot's per-step counter, assertion, schedule ``cond`` and
+forward-pass masking are redundant there), so a pruned step costs about what a dense step
+costs plus one multiply per weight and slot. Scoring and masking stay
 pure functions (:mod:`prunekit.criteria`, :mod:`prunekit.masks`); the callback only does
 bookkeeping.
 """
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
 
 import tensorflow as tf
@@ -168,6 +174,38 @@ def _mask_in_graph(optimizer, pairs):
     return tf.group([multiply(v, m) for v, m in targets])
 
 
+@contextlib.contextmanager
+def _lean_wrappers(wrappers):
+    """While the train step is traced, each wrapper calls its layer directly.
+
+    tfmot's ``PruneLowMagnitude.call`` adds per-step ops prunekit does not need: a
+    ``pruning_step`` increment, an assertion, the (never firing) schedule's ``cond`` and
+    ``weight <- weight * mask`` before the forward pass. The masked step keeps weights
+    masked after every update, and events mask them when masks change, so the forward pass
+    can read the variables as they are. Evaluation and prediction graphs are unaffected.
+    """
+    saved = []
+    try:
+        for wrapper in wrappers:
+            layer = wrapper.layer
+            takes_training = "training" in inspect.getfullargspec(layer.call).args
+
+            def lean_call(inputs, training=None, _layer=layer, _takes=takes_training, **kwargs):
+                if _takes:
+                    kwargs["training"] = training
+                return _layer.call(inputs, **kwargs)
+
+            saved.append((wrapper, wrapper.__dict__.get("call")))
+            wrapper.call = lean_call
+        yield
+    finally:
+        for wrapper, call in saved:
+            if call is None:
+                del wrapper.call
+            else:
+                wrapper.call = call
+
+
 # --- the callback --------------------------------------------------------------------------
 
 class PruningCallback(keras.callbacks.Callback):
@@ -229,6 +267,7 @@ class PruningCallback(keras.callbacks.Callback):
         self._next = math.inf
         self._step = 0
         self._saved_train_step = None
+        self._keras_train_function = None
 
     # Keras hooks: bookkeeping only.
     def on_train_begin(self, logs=None):
@@ -326,18 +365,22 @@ class PruningCallback(keras.callbacks.Callback):
             model.train_step = self._saved_train_step
         else:
             model.__dict__.pop("train_step", None)
-        original = model.train_step
-        pairs = _weight_mask_pairs(model)
-
-        def train_step(data):
-            logs = original(data)
-            _mask_in_graph(model.optimizer, pairs)
-            return logs
-
-        train_step._prunekit_saved = self._saved_train_step
+        keras_function = model.train_function  # made by fit just before on_train_begin
+        keras_function = getattr(keras_function, "_prunekit_keras_function", keras_function)
+        self._keras_train_function = keras_function
+        # The compiled masked step is reused by later fits until compile() resets Keras' own
+        # train_function (a new optimizer, loss or steps_per_execution): no retrace per fit.
+        cached = model.__dict__.get("_prunekit_compiled")
+        if (cached is None or keras_function is None or cached[0] is not keras_function
+                or cached[1] is not self._saved_train_step):
+            cached = (keras_function, self._saved_train_step, *self._compile_masked_step(model))
+            model.__dict__["_prunekit_compiled"] = cached
+        train_step, compiled = cached[2:]
+        # The compiled function calls model.train_step when it (re)traces, e.g. on a new shape.
         model.train_step = train_step
-        model.train_function = None
-        compiled = model.make_train_function(force=True)
+        # The first step of this fit starts from masked weights (set_weights may have undone them).
+        for weight, mask in _weight_mask_pairs(model):
+            weight.assign(weight * tf.cast(mask, weight.dtype))
 
         def train_function(iterator):
             # Runs before each call of the compiled step; _step is optimizer.iterations before
@@ -348,7 +391,25 @@ class PruningCallback(keras.callbacks.Callback):
             self._step += self._spe
             return compiled(iterator)
 
+        train_function._prunekit_keras_function = keras_function
         model.train_function = train_function
+
+    def _compile_masked_step(self, model):
+        """``(train_step, train_function)``: Keras' step + in-graph masking, lean wrappers."""
+        original = model.train_step
+        pairs = _weight_mask_pairs(model)
+        wrappers = prunable.wrappers(model)
+
+        def train_step(data):
+            with _lean_wrappers(wrappers):
+                logs = original(data)
+            _mask_in_graph(model.optimizer, pairs)
+            return logs
+
+        train_step._prunekit_saved = self._saved_train_step
+        model.train_step = train_step
+        model.train_function = None
+        return train_step, model.make_train_function(force=True)
 
     def _restore_train_step(self):
         model = self.model
@@ -356,7 +417,9 @@ class PruningCallback(keras.callbacks.Callback):
             model.train_step = self._saved_train_step
         else:
             model.__dict__.pop("train_step", None)
-        model.train_function = None
+        model.train_function = self._keras_train_function
+        for wrapper in prunable.wrappers(model):  # what tfmot's UpdatePruningStep leaves
+            wrapper.pruning_step.assign(max(self._step, 0))
 
     def get_config(self) -> dict:
         return {"criterion": self.criterion.get_config(), "schedule": self.schedule.get_config(),

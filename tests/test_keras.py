@@ -327,3 +327,50 @@ def test_wrapped_model_saves_and_loads_with_masks(tmp_path):
     for (name, m), (_, m2) in zip(prunable.mask_variables(model).items(),
                                   prunable.mask_variables(loaded).items()):
         np.testing.assert_array_equal(m.numpy(), m2.numpy(), err_msg=name)
+
+
+def test_compiled_step_is_reused_across_fits_until_compile():
+    model = prunekit.wrap(_convnet())
+    model.compile(_optimizer("sgd"), _loss())
+    x, y = _data(32)
+    model.fit(x, y, batch_size=16, verbose=0, callbacks=[
+        prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, 1))])
+    first = model.__dict__["_prunekit_compiled"][-1]
+    traces = first.experimental_get_tracing_count()  # 2: the first trace creates the slots
+    model.fit(x, y, batch_size=16, verbose=0, callbacks=[
+        prunekit.PruningCallback("magnitude", schedules.OneShot(0.7, 3))])
+    assert model.__dict__["_prunekit_compiled"][-1] is first
+    assert first.experimental_get_tracing_count() == traces  # the second fit did not retrace
+    _assert_pruned_zero(model)
+    model.compile(_optimizer("adam"), _loss())  # a new optimizer: its slots must be masked too
+    model.fit(x, y, batch_size=16, verbose=0, callbacks=[
+        prunekit.PruningCallback("magnitude", schedules.OneShot(0.8, 5))])
+    assert model.__dict__["_prunekit_compiled"][-1] is not first
+    _assert_pruned_zero(model)
+    assert "train_step" not in model.__dict__
+
+
+def test_training_forward_pass_uses_masked_weights_after_outside_assignment():
+    """The lean training graph skips tfmot's forward masking; fit masks once at its start."""
+    model = prunekit.wrap(_convnet())
+    model.compile(keras.optimizers.SGD(0.0), _loss())
+    x, y = _data(32)
+    model.fit(x, y, batch_size=32, verbose=0, callbacks=[
+        prunekit.PruningCallback("magnitude", schedules.OneShot(0.6, 0))])
+    rng = np.random.default_rng(1)
+    for weight in prunable.prunable_weights(model).values():  # undo the zeros from outside
+        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    masks = prunable.mask_variables(model)
+    dense = prunekit.strip(prunekit.wrap(_convnet()))  # same architecture, unwrapped
+    for w_dense, (name, w) in zip(prunable.prunable_weights(dense).values(),
+                                  prunable.prunable_weights(model).items()):
+        w_dense.assign(w * masks[name])
+    for b_dense, layer in zip([l for l in dense.layers if l.weights],
+                              [l for l in model.layers if l.weights]):
+        inner = getattr(layer, "layer", layer)
+        b_dense.bias.assign(inner.bias)
+    expected = float(_loss()(y, dense(x)))  # loss of the masked weights, by plain tf_keras
+    history = model.fit(x, y, batch_size=32, verbose=0, callbacks=[
+        prunekit.PruningCallback("magnitude", schedules.OneShot(0.6, 10**6))])
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
+    _assert_pruned_zero(model)
