@@ -31,6 +31,12 @@ def test_pies_harder():
     assert wrong.count(": does not agree") == 2
     weak = fp.pies_harder(None, [], _difficulty(0.5, 0.8, 3.0, 1.0, p=0.4))
     assert "direction agrees, but significant in only 0/3 groups" in weak
+    both = _difficulty(0.5, 0.8, 3.0, 1.0)
+    both.difficulty += [{**d, "population": "dense", "pie_mean": d["non_pie_mean"] + 1}
+                        for d in _difficulty(0.5, 0.8, 3.0, 1.0, groups=2).difficulty]
+    assert fp.pies_harder(None, [], both).endswith(
+        ": agrees (same examples read on the dense populations: Q-Score lower for PIEs in 0/2, "
+        "PD-Score higher for PIEs in 2/2)")
     assert fp.pies_harder(None, [], Population()).startswith("not measured")
     assert fp.pies_harder(None, [], None).startswith("not measured")
 

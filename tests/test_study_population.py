@@ -51,6 +51,8 @@ def test_pie_counts_and_pie_vs_non_pie_means_equal_hand_counts(workdir):
     pop = population.analyse(w, rows)
     counts = {p["timing"]: (p["pies"], p["k_dense"], p["k_pruned"]) for p in pop.pies}
     assert counts == {"g1": (1, 2, 2), "g2": (3, 2, 2)}
+    # per dense modal class [0, 1, 2, 0]: g1's PIE ex0 is class 0; g2's ex0, ex1, ex2 are 0, 1, 2
+    assert {p["timing"]: p["per_class"] for p in pop.pies} == {"g1": [1, 0, 0], "g2": [1, 1, 1]}
     q = {(d["timing"], d["population"]): d for d in pop.difficulty if d["metric"] == "q_score"}
     # g1 pruned population: mean of [1,2,3,4] and [3,2,1,NaN] per example = [2, 2, 2, 4]
     assert q["g1", "pruned"]["pie_mean"] == pytest.approx(2.0)
@@ -91,7 +93,7 @@ def test_csvs_and_missing_inputs(workdir, tmp_path):
     w, rows = workdir
     paths = population.write_csvs(w, population.analyse(w, rows))
     assert sorted(os.path.basename(p) for p in paths) == ["mask_overlap.csv", "pie_difficulty.csv",
-                                                           "pie_overlap.csv"]
+                                                           "pie_overlap.csv", "pies.csv"]
     empty = population.analyse(str(tmp_path / "nothing"), rows)  # no saved arrays at all
     assert empty.pies == empty.difficulty == empty.pie_overlap == empty.mask_overlap == []
 

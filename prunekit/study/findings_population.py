@@ -53,7 +53,19 @@ def pies_harder(summary, pies, population=None) -> str:
                      f"{'lower' if lower else 'higher'} for PIEs in {len(right)}/{n}, Mann-Whitney p < 0.05 in "
                      f"{significant}/{n}): {word}")
     k = min(d["models"] for d in rows)
-    return "; ".join(parts) + _small(k)
+    return "; ".join(parts) + _dense_note(population) + _small(k)
+
+
+def _dense_note(population) -> str:
+    """How the same comparison comes out on the dense populations' per-example values."""
+    notes = []
+    for metric, label, lower in (("q_score", "Q-Score lower", True), ("pd_score", "PD-Score higher", False)):
+        m = [d for d in population.difficulty if d["population"] == "dense" and d["metric"] == metric
+             and d["pie_count"] > 0 and d["non_pie_count"] > 0]
+        if m:
+            right = sum(1 for d in m if (d["pie_mean"] < d["non_pie_mean"]) == lower and d["pie_mean"] != d["non_pie_mean"])
+            notes.append(f"{label} for PIEs in {right}/{len(m)}")
+    return f" (same examples read on the dense populations: {', '.join(notes)})" if notes else ""
 
 
 def pie_overlap_low(summary, pies, population=None) -> str:

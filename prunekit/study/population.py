@@ -121,7 +121,8 @@ def _pie_groups(workdir: str, rows: list):
 
 def _pie_rows(groups):
     return [{"loss": k[0], "criterion": k[1], "timing": k[2], "sparsity": k[3], "pies": g["result"].count,
-             "pie_fraction": g["result"].fraction, "k_dense": len(g["dense_ids"]), "k_pruned": len(g["pruned_ids"])}
+             "pie_fraction": g["result"].fraction, "k_dense": len(g["dense_ids"]), "k_pruned": len(g["pruned_ids"]),
+             "per_class": [int(c) for c in g["result"].per_class]}
             for k, g in groups.items()]
 
 
@@ -265,11 +266,13 @@ def analyse(workdir: str, rows: list) -> Population:
 
 
 def write_csvs(workdir: str, pop: Population) -> list:
-    """pie_difficulty.csv, pie_overlap.csv and mask_overlap.csv (per layer) next to summary.csv."""
+    """pies.csv (with PIE counts per dense modal class), pie_difficulty.csv, pie_overlap.csv and
+    mask_overlap.csv (per layer) next to summary.csv."""
     import pandas as pd
 
     written = []
-    for name, table in (("pie_difficulty.csv", pop.difficulty), ("pie_overlap.csv", pop.pie_overlap),
+    pies = [{**p, "per_class": " ".join(str(c) for c in p["per_class"])} for p in pop.pies]
+    for name, table in (("pies.csv", pies), ("pie_difficulty.csv", pop.difficulty), ("pie_overlap.csv", pop.pie_overlap),
                         ("mask_overlap.csv", pop.mask_overlap)):
         if table:
             path = os.path.join(workdir, name)
