@@ -5,25 +5,28 @@ Command:
 
 Reproduces: iterative magnitude pruning (20 % of the remaining weights per round) with late
 rewinding (to 10 % of training) under rotation prediction, SimCLR and cross-entropy, plus
-random masks at the same sparsities; digits variant on digits/0-4 (transfer probes on
-digits/5-9 follow once the suite's linear probe is wired), 3 seeds; about 25 minutes on 2 CPU
-cores. Retraining each mask with labels from the rewind point (mask reuse) and mask overlap
-(IoU) come from issue 4 (masks saved per event) and issue 5 (``mask_iou``). Iterative pruning
-runs through ``prunekit.timing.iterative.run`` (R = rounds for each sparsity, 1 - 0.8^R; the
-final mask is retrained once more after the last rewind); events.json has one record per round.
+random masks at the same per-layer sparsities (the ``random`` criterion under layer-wise IMP);
+every mask is then retrained with labels from its run's rewind point
+(``retrained_test_accuracy``, :mod:`prunekit.study.label_retrain`), every encoder, dense or
+pruned, is probed on another task with frozen features (``transfer``: digits/0-4 -> digits/5-9,
+linear probe and k-NN), and the report compares the masks found with and without labels by
+IoU (masks.npz of each run). Digits variant: 3 seeds; about 25 minutes on 2 CPU cores.
+Iterative pruning runs through ``prunekit.timing.iterative.run`` (R = rounds for each
+sparsity, 1 - 0.8^R; the final mask is retrained once more after the last rewind);
+events.json has one record per round.
 
-Smoke run (a tiny subset):
+Smoke run (a tiny subset, about a minute):
     prunekit-study --config=configs/ssl_masks.py:digits --workdir=/tmp/ssl \
-        --config.only.losses=cross_entropy,simclr --config.only.criteria=magnitude \
+        --config.only.losses=cross_entropy,rotation --config.only.criteria=magnitude \
         --config.sparsities="(0.488,)" --config.seeds="(0,)" --config.train.epochs=1
 """
 import ml_collections
 
 VARIANTS = {
     "digits": dict(dataset="digits/0-4", model="convnet", model_options={"filters": (8, 16), "hidden": 32},
-                   epochs=6, seeds=(0, 1, 2), sparsities=(0.488, 0.738, 0.893)),
+                   epochs=6, seeds=(0, 1, 2), sparsities=(0.488, 0.738, 0.893), transfer="digits/5-9"),
     "cifar10": dict(dataset="cifar10", model="vgg11", model_options={}, epochs=90, seeds=(0, 1, 2),
-                    sparsities=(0.488, 0.738, 0.893, 0.945, 0.972)),
+                    sparsities=(0.488, 0.738, 0.893, 0.945, 0.972), transfer="cifar100"),
 }
 
 
@@ -39,13 +42,15 @@ def get_config(variant="digits"):
                                              momentum=0.9, weight_decay=5e-4))
     c.losses = ml_collections.ConfigDict({"cross_entropy": {}, "rotation": {}, "simclr": {"temperature": 0.5}})
     c.criteria = ml_collections.ConfigDict({"magnitude": {}, "random": {}})
-    c.timings = ml_collections.ConfigDict({"imp_rewind": {"kind": "iterative", "rate": 0.2, "rewind_to": 0.1}})
+    c.timings = ml_collections.ConfigDict({"imp_rewind": {"kind": "iterative", "rate": 0.2, "rewind_to": 0.1,
+                                                          "retrain_with_labels": True}})
     c.sparsities = v["sparsities"]  # 1 - 0.8^R for R = 3, 6, 10 (, 13, 16)
     c.seeds = v["seeds"]
     c.scope = "layer"
     c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned
     c.dense_baseline = True
-    c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20}})
+    c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20},
+                                              "transfer": {"dataset": v["transfer"], "k": 20}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})
     c.strategy = ""
     c.tensorboard = False
@@ -54,8 +59,12 @@ def get_config(variant="digits"):
     c.only = ml_collections.ConfigDict({"losses": "", "criteria": "", "timings": ""})
     c.findings = ml_collections.ConfigDict({
         "masks without labels": {"claim": "a self-supervised mask retrained with labels is about as good as a "
-                                          "supervised mask"},
-        "random masks": {"claim": "both beat random masks at high sparsity (UNCONFIRMED)"},
-        "transfer": {"claim": "pruning preserves the transfer performance of self-supervised features"},
+                                          "supervised mask", "check": "ssl_mask_matches_supervised"},
+        "random masks": {"claim": "both beat random masks at high sparsity (UNCONFIRMED)",
+                         "check": "beats_random_masks"},
+        "transfer": {"claim": "pruning preserves the transfer performance of self-supervised features",
+                     "check": "transfer_preserved"},
+        "mask overlap": {"claim": "masks found with and without labels are compared by overlap (IoU)",
+                         "check": "mask_overlap_labels"},
     })
     return c

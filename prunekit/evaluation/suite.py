@@ -60,9 +60,12 @@ def transfer(model, data=None, *, dataset: str, data_dir: str | None = None, lay
     """Transfer of the frozen ``layer`` features to another labelled dataset (paper B's linear
     evaluation, Caron et al. 2020): a logistic-regression probe and a k-NN classifier fitted
     on ``dataset``'s train split and scored on its test split (``probe_accuracy``,
-    ``knn_accuracy``). The run's own data are not used; e.g. digits/0-4 -> digits/5-9."""
+    ``knn_accuracy``). The run's own data are not used; e.g. digits/0-4 -> digits/5-9.
+    ``data_dir`` defaults to the data bundle's ``"data_dir"`` (the study's)."""
     from prunekit import data as datasets
 
+    if data_dir is None and isinstance(data, dict):
+        data_dir = data.get("data_dir")  # the study's data directory
     xtr, ytr = datasets.as_arrays(dataset, "train", data_dir)
     xte, yte = datasets.as_arrays(dataset, "test", data_dir)
     if max_train is not None:

@@ -56,10 +56,28 @@ def evaluator_names() -> list[str]:
     return sorted(set(BUILTIN_EVALUATORS) | set(suite))
 
 
-def evaluators(evaluation: dict) -> list[str]:
+def evaluators(evaluation: dict, data_dir=None) -> list[str]:
+    """Unknown evaluator names, unknown options (from the evaluator's keyword-only signature)
+    and, for ``transfer``, a dataset that cannot be read."""
+    import inspect
+
     known = evaluator_names()
-    return [f"evaluation: no evaluator named {name!r}{_suggest(name, known)}; available: {', '.join(known)}"
-            for name in evaluation if name not in known]
+    problems = [f"evaluation: no evaluator named {name!r}{_suggest(name, known)}; available: {', '.join(known)}"
+                for name in evaluation if name not in known]
+    suite = getattr(_optional("prunekit.evaluation"), "EVALUATORS", {}) or {}
+    for name, options in evaluation.items():
+        if name not in suite:
+            continue
+        params = inspect.signature(suite[name]).parameters
+        valid = sorted(p for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY)
+        problems += [f"evaluation.{name}: no option {opt!r}{_suggest(opt, valid)}; valid: {', '.join(valid)}"
+                     for opt in options if opt not in valid]
+        missing = [p for p in valid if params[p].default is inspect.Parameter.empty and p not in options]
+        problems += [f"evaluation.{name}: option {p!r} is required" for p in missing]
+        if name == "transfer" and options.get("dataset"):
+            problems += [f"evaluation.transfer.{p}" for p in dataset(options["dataset"],
+                                                                       options.get("data_dir") or data_dir)]
+    return problems
 
 
 def timings_supported(timings: dict) -> list[str]:

@@ -13,7 +13,8 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
 ``timings``        label -> a timing: ``kind`` is ``oneshot`` (``at``, ``steps``, ``split``,
                    ``finetune_epochs``, ``finetune_lr`` alias ``finetune_learning_rate``),
                    ``gradual`` (``begin``, ``end``, ``frequency``, ``power``, ``initial``)
-                   or ``iterative`` (``rate``, ``rewind_to``). Times use prunekit.timing's
+                   or ``iterative`` (``rate``, ``rewind_to``, ``retrain_with_labels``: also
+                   retrain the found mask with labels from the rewind point, paper B). Times use prunekit.timing's
                    vocabulary: a float is a fraction of training (0.0 = at initialisation,
                    1.0 = after training), an int or "200" optimizer steps, "3ep" epochs,
                    "50%" a fraction; oneshot/gradual entries become prunekit.timing.OneShot /
@@ -52,7 +53,7 @@ TIMING_FIELDS = {
     "oneshot": {"kind": None, "at": 1.0, "steps": 1, "split": "exponential", "finetune_epochs": 0,
                 "finetune_learning_rate": None},
     "gradual": {"kind": None, "begin": 0.0, "end": 1.0, "frequency": 0.1, "power": 3, "initial": 0.0},
-    "iterative": {"kind": None, "rate": 0.2, "rewind_to": 0.0},
+    "iterative": {"kind": None, "rate": 0.2, "rewind_to": 0.0, "retrain_with_labels": False},
 }
 TRAIN_FIELDS = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9,
                 "weight_decay": 0.0}
@@ -114,6 +115,8 @@ def check_timing(label: str, timing: dict, epochs=None) -> list[str]:
             problems.append(f"{where}.rate must be in (0, 1), got {t['rate']!r}")
         if not _is_fraction(t["rewind_to"]) or t["rewind_to"] >= 1:
             problems.append(f"{where}.rewind_to must be a fraction of training in [0, 1), got {t['rewind_to']!r}")
+        if not isinstance(t["retrain_with_labels"], bool):
+            problems.append(f"{where}.retrain_with_labels must be True or False, got {t['retrain_with_labels']!r}")
     return problems
 
 
@@ -217,7 +220,7 @@ def expand(config, check_plugins=True) -> list[dict]:
         from prunekit.study import checks
         problems += checks.plugins("loss", losses)
         problems += checks.plugins("criterion", criteria)
-        problems += checks.evaluators(evaluation)
+        problems += checks.evaluators(evaluation, c.get("data_dir") or None)
         problems += checks.timings_supported(entries)
         problems += checks.model(c.get("model"), c.get("model_options") or {})
         problems += checks.dataset(c.get("dataset"), c.get("data_dir") or None)

@@ -209,7 +209,7 @@ def execute(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
     first, history = _branch(model, branch) if branch is not None else (0, {})
     if iterative:
         fit["x"] = _data(spec, plugin, x_train, y_train, 0, train["epochs"])
-        history, rounds = _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras,
+        history, rounds, rewind_weights = _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras,
                                      data=(x_train, y_train if plugin.needs_labels else None),
                                      num_examples=min(1000, len(x_train)),
                                      eval_batch=(x_train[:EVAL_EXAMPLES], y_train[:EVAL_EXAMPLES])
@@ -281,7 +281,11 @@ def execute(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
             continue
         metrics.update(_suite_evaluator(name, options, model, {"train": (x_train, y_train),
                                                                "test": (x_test, y_test),
-                                                               "num_classes": num_classes}, per_example))
+                                                               "num_classes": num_classes,
+                                                               "data_dir": ds["data_dir"]}, per_example))
+    if iterative and timing.get("retrain_with_labels"):
+        metrics.update(_retrain_with_labels(spec, model, plugin, rewind_weights, metrics, ds_train,
+                                            (x_test, y_test), num_classes, keras))
     clock.lap("evaluate")
 
     # One record per pruning event (prunekit.timing.records): step, epoch, criterion, target,
@@ -336,7 +340,7 @@ def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data,
 
     if not t["rounds"]:  # sparsity 0: nothing to prune
         fit_(model, [])
-        return histories[-1], []
+        return histories[-1], [], None
     plan = iterative.Iterative(rounds=t["rounds"], rate=t["rate"], rewind_to=t["rewind_to"])
     result = iterative.run(model, plan, compile=compile_, fit=fit_, criterion=criterion, scope=spec["scope"],
                            data=data, num_examples=num_examples,
@@ -348,7 +352,24 @@ def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data,
         rounds.append({**r["event"], **record, "round": r["round"], "target": r["target"],
                        "rewind_step": result.rewind_step, "local": r["record"]["result"],
                        **({"mask_path": os.path.relpath(r["mask_path"], mask_dir)} if mask_dir else {})})
-    return histories[-1], rounds
+    return histories[-1], rounds, result.rewind_weights
+
+
+def _retrain_with_labels(spec, model, plugin, rewind_weights, metrics, ds_train, test, num_classes, keras):
+    """Paper B: the run's mask retrained with labels from its rewind point
+    (:mod:`prunekit.study.label_retrain`); a cross-entropy run's last IMP round already is that."""
+    if rewind_weights is None:  # sparsity 0: no mask to retrain
+        return {}
+    if spec["loss"]["plugin"] == "cross_entropy":
+        return {"retrained_test_accuracy": metrics["test_accuracy"], "retrained_test_loss": metrics["test_loss"]}
+    from prunekit.study import label_retrain
+
+    train = spec["train"]
+    return label_retrain.retrain(model, plugin, rewind_weights, train_data=ds_train, test_data=test,
+                                 num_classes=num_classes, epochs=train["epochs"],
+                                 batch_size=train["batch_size"], seed=spec["seed"],
+                                 make_optimizer=lambda: _optimizer(train, keras),
+                                 fit_kwargs={"verbose": spec.get("verbose", 0)})
 
 
 def _has_tensorboard() -> bool:
