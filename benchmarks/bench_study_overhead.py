@@ -34,6 +34,7 @@ def main(extra):
             ("runs: data", spans.get("data", 0)), ("runs: build + compile", spans.get("build", 0)),
             ("runs: train", spans.get("train", 0)), ("runs: evaluate", spans.get("evaluate", 0)),
             ("runs: failed (not split)", t["run_total_s"] - sum(spans.values())),
+            ("shared dense trunks (training, checkpoints)", t.get("trunk_s", 0.0)),
             ("bookkeeping (artefacts, result files, results.jsonl, progress)", t["bookkeeping_s"]),
             ("summary + PIEs + plots + report", t["aggregate_report_plots_s"])]
     for name, v in rows:

@@ -11,11 +11,21 @@ shrink with sharing, so on a model this small the time ratio stays above the ste
 Also prints the step ratio predicted for other arm sets (no training):
 ``shared = max b_i + sum (T - b_i)``, ``independent = n T`` for branch points b_i.
 
-Run: ``.venv/bin/python benchmarks/bench_trunk.py`` (each mode runs twice, ABBA order; about 3-4 minutes).
+The same five arms then run through the study driver (``prunekit-study`` with
+``share_trunk=True`` vs ``False``, in a subprocess: one config, one seed, no dense baseline):
+steps ratio from the driver's own accounting (checked against the steps each run reports)
+and wall-time ratio of the runs phase (trunk + branches vs five runs from step 0).
+
+Run: ``.venv/bin/python benchmarks/bench_trunk.py`` (each mode runs twice, ABBA order; about
+4-6 minutes); ``--driver`` runs only the study-driver part.
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -99,5 +109,87 @@ def main():
     assert trained[True] / trained[False] <= 0.6
 
 
+DRIVER_CONFIG = '''
+import ml_collections
+def get_config(variant=None):
+    c = ml_collections.ConfigDict()
+    c.study = "bench_trunk"
+    c.dataset = "digits"
+    c.data_dir = ""
+    c.model = "mlp"
+    c.model_options = ml_collections.ConfigDict({"widths": (512, 256)})
+    c.train = ml_collections.ConfigDict(dict(epochs=30, batch_size=32, optimizer="sgd", learning_rate=0.02,
+                                             momentum=0.9, weight_decay=0.0))
+    c.losses = ml_collections.ConfigDict({"cross_entropy": {"augment": False}})
+    c.criteria = ml_collections.ConfigDict({"magnitude": {}})
+    c.timings = ml_collections.ConfigDict({
+        "oneshot50": {"kind": "oneshot", "at": 0.5}, "oneshot60": {"kind": "oneshot", "at": 0.6},
+        "oneshot70": {"kind": "oneshot", "at": 0.7}, "oneshot80": {"kind": "oneshot", "at": 0.8},
+        "gradual50_80": {"kind": "gradual", "begin": 0.5, "end": 0.8, "frequency": 20},
+    })
+    c.sparsities = (0.8,)
+    c.seeds = (0,)
+    c.scope = "layer"
+    c.dense_baseline = False
+    c.share_trunk = True
+    c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}})
+    c.artefacts = ml_collections.ConfigDict({"masks": False, "predictions": False})
+    c.strategy = ""
+    c.tensorboard = False
+    c.verbose = 0
+    return c
+'''
+
+
+def driver():
+    """The five arms through prunekit-study: share_trunk True vs False, ABBA."""
+    import contextlib
+    import io
+
+    from prunekit.study import main as study_main, results
+
+    root = tempfile.mkdtemp(prefix="bench-trunk-driver-")
+    config = os.path.join(root, "five_arms.py")
+    with open(config, "w") as f:
+        f.write(DRIVER_CONFIG)
+    walls, rows, stats = {True: [], False: []}, {}, {}
+    for i, share in enumerate((False, True, True, False)):
+        workdir = os.path.join(root, f"w{i}")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = study_main.main(["prunekit-study", f"--config={config}", f"--workdir={workdir}",
+                                    "--plots=false", f"--config.share_trunk={share}"])
+        assert code == 0, f"study failed ({workdir})"
+        timing = json.load(open(os.path.join(workdir, "timing.json")))
+        walls[share].append(timing["runs_s"])  # trunks + runs (start-up and report excluded)
+        rows[share] = sorted(results.read_jsonl(workdir), key=lambda r: r["timing"])
+        runs = {r["id"]: json.load(open(os.path.join(workdir, "runs", r["id"], "result.json")))
+                for r in rows[share]}
+        trained = timing["trunk_steps"] + sum(r["total_steps"] - r.get("branched_at_step", 0)
+                                              for r in runs.values())
+        stats[share] = trained
+        if share:
+            saved = json.load(open(os.path.join(workdir, "trunk.json")))
+    assert stats[True] == saved["shared_steps"] and stats[False] == saved["independent_steps"]
+    print(f"study driver, five arms ({', '.join(r['timing'] for r in rows[True])}), "
+          f"{saved['independent_steps'] // 5} steps each:")
+    print(f"  dense steps: trained once {saved['dense_steps_once']} vs once per arm "
+          f"{saved['dense_steps_per_arm']}")
+    print(f"  optimizer steps: shared {stats[True]} / independent {stats[False]} = "
+          f"{stats[True] / stats[False]:.3f}x (target <= 0.6)")
+    shared, indep = min(walls[True]), min(walls[False])
+    print(f"  wall time of the runs phase (best of 2): shared {shared:.1f}s / independent {indep:.1f}s = "
+          f"{shared / indep:.3f}x  (runs: shared {', '.join(f'{v:.1f}' for v in walls[True])}; "
+          f"independent {', '.join(f'{v:.1f}' for v in walls[False])})")
+    for a, b in zip(rows[True], rows[False]):
+        print(f"  {a['timing']:13s} test acc shared {a['test_accuracy']:.4f} / from scratch "
+              f"{b['test_accuracy']:.4f}  sparsity {a['achieved_sparsity']:.3f}")
+    assert stats[True] / stats[False] <= 0.6
+
+
 if __name__ == "__main__":
-    main()
+    if "--driver" in sys.argv:
+        driver()
+    else:
+        main()
+        sys.stdout.flush()
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--driver"], check=True)
