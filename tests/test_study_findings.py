@@ -68,7 +68,7 @@ def _masks(iou, ci, chance=0.2):
 
 def test_label_free_mask_overlap():
     out = fp.label_free_mask_overlap(None, [], _masks(0.5, 0.05))
-    assert "cross_entropy vs rotation (magnitude) 0.500 ± 0.050" in out
+    assert "(mean over 3 seeds): cross_entropy vs rotation (magnitude) 0.500 ± 0.050" in out
     assert "random masks of the same per-layer densities 0.200" in out and out.endswith(": agrees")
     assert "within the 95 % CI" in fp.label_free_mask_overlap(None, [], _masks(0.22, 0.05))
     assert out != fp.label_free_mask_overlap(None, [], _masks(0.1, 0.01))
@@ -113,7 +113,8 @@ def test_orders_alike_with_locality():
     out = loc.orders_alike_with_locality(_c_summary(jump, acc))
     assert out == ("largest gap between taylor1 and qm / obd, lam = 0: loss jump gap first vs second order 0.000 "
                    "at pi=14 (CI ±0.050), 1.000 at pi=1; test accuracy gap first vs second order 0.010 at pi=14 "
-                   "(CI ±0.020), 0.000 at pi=1: agrees (no difference beyond the seeds' CI)")
+                   "(CI ±0.020), 0.000 at pi=1: agrees (no difference beyond the seeds' CI; caveat: a gap up to the "
+                   "widest CI used (±0.050) would go unseen)")
     jump[("obd", 14, 0.0)] = 1.5
     assert loc.orders_alike_with_locality(_c_summary(jump, acc)).endswith(": does not agree")
     one_step = {k: v for k, v in LOCAL.items() if k[1] == 1}
@@ -196,7 +197,8 @@ def test_ssl_mask_matches_supervised():
 
     out = fm.ssl_mask_matches_supervised(_b_summary(B))
     assert "s=0.9 rotation 0.890 vs cross_entropy 0.900 (as good, CI ±0.020)" in out
-    assert out.endswith(": agrees (as good read as behind by at most the seeds' 95 % CI; 2/2 comparisons)")
+    assert out.endswith(": agrees (as good read as behind by at most the seeds' 95 % CI; 2/2 comparisons; "
+                        "caveat: a gap up to the widest CI used (±0.020) would go unseen)")
     worse = {**B, ("rotation", "magnitude", 0.9): 0.80}
     assert "agrees in part" in fm.ssl_mask_matches_supervised(_b_summary(worse))
     no_free = {k: v for k, v in B.items() if k[0] == "cross_entropy"}

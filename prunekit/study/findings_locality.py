@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from prunekit.study.verdict import equivalence_caveat
+
 LOCAL_CRITERIA = ("taylor1", "qm", "obd")
 FIRST_ORDER, SECOND_ORDER = ("taylor1",), ("qm", "obd")
 NEEDS = ("not measured (needs criterion_plugin, lam and local_steps in the summary and one-shot runs with "
@@ -112,7 +114,7 @@ def orders_alike_with_locality(summary, pies=None, population=None) -> str:
                   else float("nan")) for a in first for b in second]
         return max(diffs, key=lambda d: d[0])
 
-    parts, alike = [], True
+    parts, alike, noises = [], True, []
     for metric, label in (("loss_jump", "loss jump"), ("test_accuracy", "test accuracy")):
         if f"{metric}_mean" not in p:
             continue
@@ -120,11 +122,13 @@ def orders_alike_with_locality(summary, pies=None, population=None) -> str:
         if local is None:
             return "not measured (needs taylor1 and qm or obd at the largest pi with lam = 0)"
         inside = not math.isnan(local[1]) and local[0] <= local[1]
+        noises.append(local[1])
         alike = alike and inside
         context = f", {nonlocal_[0]:.3f} at pi=1" if nonlocal_ is not None else ""
         ci = f"±{local[1]:.3f}" if not math.isnan(local[1]) else "no CI (one seed)"
         parts.append(f"{label} gap first vs second order {local[0]:.3f} at pi={steps:g} (CI {ci}){context}")
-    word = "agrees (no difference beyond the seeds' CI)" if alike else "does not agree"
+    word = (f"agrees (no difference beyond the seeds' CI{equivalence_caveat(noises)})" if alike
+            else "does not agree")
     return f"largest gap between taylor1 and qm / obd, lam = 0: {'; '.join(parts)}: {word}"
 
 

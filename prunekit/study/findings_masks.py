@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 
+from prunekit.study.verdict import equivalence_caveat
+
 RETRAINED, TRANSFER = "retrained_test_accuracy", "transfer_probe_accuracy"
 
 
@@ -65,7 +67,7 @@ def ssl_mask_matches_supervised(summary, pies=None, population=None) -> str:
     free = [l for l in p["loss"].unique() if labels.get(l) is False]
     if not sup or not free:
         return "not measured (needs masks found with a labelled and with a label-free loss)"
-    parts, ok, n = [], 0, 0
+    parts, ok, n, noises = [], 0, 0, []
     for s in sorted(p["sparsity"].unique()):
         at = p[p["sparsity"] == s]
         ref, ref_ci = _cell(at[at["loss"].isin(sup)], RETRAINED)
@@ -74,6 +76,7 @@ def ssl_mask_matches_supervised(summary, pies=None, population=None) -> str:
             if math.isnan(v) or math.isnan(ref):
                 continue
             noise = _noise(ci, ref_ci)
+            noises.append(noise)
             close = v >= ref or (not math.isnan(noise) and ref - v <= noise)
             n, ok = n + 1, ok + close
             parts.append(f"s={s:g} {loss} {v:.3f} vs {'/'.join(sup)} {ref:.3f} "
@@ -82,7 +85,8 @@ def ssl_mask_matches_supervised(summary, pies=None, population=None) -> str:
         return "not measured (no sparsity has both a labelled and a label-free mask)"
     word = "agrees" if ok == n else ("agrees in part" if ok else "does not agree")
     return (f"test accuracy of masks retrained with labels: {'; '.join(parts)}: {word} (as good read as "
-            f"behind by at most the seeds' 95 % CI; {ok}/{n} comparisons)")
+            f"behind by at most the seeds' 95 % CI; {ok}/{n} comparisons"
+            f"{equivalence_caveat(noises) if ok else ''})")
 
 
 def beats_random_masks(summary, pies=None, population=None) -> str:
@@ -117,7 +121,7 @@ def transfer_preserved(summary, pies=None, population=None) -> str:
     free = [l for l in summary["loss"].unique() if labels.get(l) is False]
     if not free:
         return "not measured (needs a label-free loss)"
-    parts, ok, n = [], 0, 0
+    parts, ok, n, noises = [], 0, 0, []
     for loss in free:
         part = summary[(summary["loss"] == loss) & summary[f"{TRANSFER}_mean"].notna()]
         dense = part[part["timing_kind"] == "dense"]
@@ -129,6 +133,7 @@ def transfer_preserved(summary, pies=None, population=None) -> str:
         for s in sorted(pruned["sparsity"].unique()):
             v, ci = _cell(pruned[pruned["sparsity"] == s], TRANSFER)
             noise = _noise(ci, d_ci)
+            noises.append(noise)
             kept = v >= d or (not math.isnan(noise) and d - v <= noise)
             n, ok = n + 1, ok + kept
             cells.append(f"s={s:g} {v:.3f} ({'kept' if kept else 'lower'}, CI ±{noise:.3f})")
@@ -137,7 +142,7 @@ def transfer_preserved(summary, pies=None, population=None) -> str:
         return "not measured (needs dense and pruned encoders of a label-free loss with transfer probes)"
     word = "agrees" if ok == n else ("agrees in part" if ok else "does not agree")
     return (f"transfer linear-probe accuracy: {'; '.join(parts)}: {word} (kept read as behind dense by at most "
-            f"the seeds' 95 % CI; {ok}/{n})")
+            f"the seeds' 95 % CI; {ok}/{n}{equivalence_caveat(noises) if ok else ''})")
 
 
 CHECKS = {"ssl_mask_matches_supervised": ssl_mask_matches_supervised, "beats_random_masks": beats_random_masks,

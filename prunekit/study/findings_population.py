@@ -107,8 +107,9 @@ def label_free_mask_overlap(summary, pies, population=None) -> str:
         ci = "" if math.isnan(r["iou_ci95"]) else f" ± {r['iou_ci95']:.3f}"
         return f"{sup} vs {free} ({r['criterion_a']}) {r['iou']:.3f}{ci}"
 
-    return (f"at sparsity {top:g}, mask IoU of kept weights, same seed (mean over {min(r['seeds'] for r in at)}+ "
-            f"seeds): {'; '.join(pair(r) for r in at)}; random masks of the same per-layer densities "
+    seeds = sorted({r["seeds"] for r in at})
+    seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    return (f"at sparsity {top:g}, mask IoU of kept weights, same seed (mean over {seeds} seeds): {'; '.join(pair(r) for r in at)}; random masks of the same per-layer densities "
             f"{chance:.3f}: label-free masks overlap labelled ones more than chance: "
             f"{verdict(iou > chance, iou - chance, noise)}")
 

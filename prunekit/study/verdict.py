@@ -36,3 +36,10 @@ def verdict(agrees: bool, difference: float, half_width: float) -> str:
         return (f"direction {word}, but the difference ({abs(difference):.3f}) is within the "
                 f"95 % CI over seeds (±{half_width:.3f}): not evidence either way")
     return word
+
+
+def equivalence_caveat(noises) -> str:
+    """The caveat of an 'about as good' verdict read from CIs: a gap up to the widest CI used
+    would not have been seen (equal within noise is not proof of equality)."""
+    widths = [w for w in noises if not math.isnan(w)]
+    return f"; caveat: a gap up to the widest CI used (±{max(widths):.3f}) would go unseen" if widths else ""
