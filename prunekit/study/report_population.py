@@ -25,22 +25,24 @@ def _p(p):
 
 
 def difficulty_section(pop) -> list:
-    """One row per group and population: PIE / non-PIE means of each metric, with p."""
-    if not pop.difficulty:
+    """One row per group: PIE / non-PIE means of each metric on the pruned population, with p
+    (the dense populations' rows are in pie_difficulty.csv)."""
+    shown = [d for d in pop.difficulty if d["population"] == "pruned"]
+    if not shown:
         return []
-    metrics = [m for m in METRIC_NAMES if any(d["metric"] == m for d in pop.difficulty)]
+    metrics = [m for m in METRIC_NAMES if any(d["metric"] == m for d in shown)]
     cells = {}
-    for d in pop.difficulty:
+    for d in shown:
         key = (d["loss"], d["criterion"], d["timing"], d["sparsity"], d["population"])
         cells.setdefault(key, {"pies": d["pie_count"], "models": d["models"]})[d["metric"]] = (
             f"{_num(d['pie_mean'])} / {_num(d['non_pie_mean'])} ({_p(d['p'])})")
-    rows = [[*k[:3], f"{k[3]:g}", k[4], v["models"], v["pies"], *[v.get(m, "-") for m in metrics]]
+    rows = [[*k[:3], f"{k[3]:g}", v["models"], v["pies"], *[v.get(m, "-") for m in metrics]]
             for k, v in cells.items()]
     return ["## PIEs vs non-PIEs: Q-Score and prediction depth", "",
-            "Per-example values averaged over the models of a population (the pruned group's, or the dense "
-            "population of the same loss), then averaged over PIEs / non-PIEs of the group; p: two-sided "
-            "Mann-Whitney U test. All values: `pie_difficulty.csv`.", "",
-            _table(["loss", "criterion", "timing", "sparsity", "population", "models", "PIEs",
+            "Per-example values averaged over the models of the pruned group, then averaged over the group's "
+            "PIEs / non-PIEs; p: two-sided Mann-Whitney U test; depth (Baldock) only for classifier read-outs. "
+            "The same on the dense population of the same loss: `pie_difficulty.csv`.", "",
+            _table(["loss", "criterion", "timing", "sparsity", "models", "PIEs",
                     *[f"{METRIC_NAMES[m]} PIEs / non-PIEs" for m in metrics]], rows), ""]
 
 
