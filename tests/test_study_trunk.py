@@ -187,6 +187,10 @@ def test_group_and_branch_points():
     assert trunk.branch_epoch(mirrored, 1438) is None
     iterative = dict(one[0], timing={"kind": "iterative", "rate": 0.2, "rewind_to": 0.0, "rounds": 2})
     assert trunk.branch_epoch(iterative, 1438) is None
+    # A group in which only the dense run would branch gets no trunk (nothing to share).
+    assert trunk.plan({"d": one[0], "i": iterative}, lambda s: 1438) == {}
+    assert set(trunk.plan({"d": one[0], "o": one[-1]}, lambda s: 1438).values()) == {
+        (trunk.group_id(one[0]), 3)}
 
 
 def test_data_order_is_a_function_of_seed_and_epoch():

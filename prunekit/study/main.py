@@ -102,6 +102,8 @@ def main(argv=None) -> int:
     if FLAGS.dry_run:
         for rid, spec in by_id.items():
             print(rid, grid.describe(spec))
+        if config.get("share_trunk", True):
+            print(trunk.describe(_trunk_plan(by_id)[1]))
         print(f"{len(ids)} runs; nothing trained (--dry_run)")
         return 0
 

@@ -103,14 +103,16 @@ def total_steps(spec: dict, spe: int) -> int:
 
 
 def plan(specs_by_id: dict, n_train_of) -> dict:
-    """``{run_id: (group_id, branch_epoch)}`` for the runs that branch from a trunk;
+    """``{run_id: (group_id, branch_epoch)}`` for the runs that branch from a trunk (groups
+    where at least two runs of the grid branch: a trunk for one run saves nothing);
     ``n_train_of(spec)`` gives the number of training examples."""
-    out = {}
+    out, size = {}, {}
     for rid, spec in specs_by_id.items():
         b = branch_epoch(spec, n_train_of(spec))
         if b:
             out[rid] = (group_id(spec), b)
-    return out
+            size[out[rid][0]] = size.get(out[rid][0], 0) + 1
+    return {rid: v for rid, v in out.items() if size[v[0]] > 1}
 
 
 def savings(specs_by_id: dict, branches: dict, n_train_of) -> dict:
