@@ -121,3 +121,20 @@ def test_results_row_adds_locality_fields_and_loss_jump():
     summary = results.summarise([r, {**r, "seed": 1, "loss_jump": 0.25}])
     assert summary["loss_jump_mean"].iloc[0] == pytest.approx(0.5)
     assert (summary["lam"].iloc[0], summary["local_steps"].iloc[0]) == (0.1, 14)
+
+
+def test_report_has_the_population_sections_and_checks(workdir):
+    from prunekit.study import report, results
+
+    w, rows = workdir
+    study = {"study": "t", "findings": {"overlap": {"claim": "low", "check": "pie_overlap_low"},
+                                        "difficulty": {"claim": "harder", "check": "pies_harder"},
+                                        "masks": {"claim": "shared", "check": "label_free_mask_overlap"}}}
+    summary = results.summarise(rows)
+    with open(report.write(w, study, rows, summary, population.pie_table(w, rows), [], 1.0), encoding="utf-8") as f:
+        text = f.read()
+    for title in ("## PIEs vs non-PIEs", "## PIE overlap between", "## Mask overlap between groups"):
+        assert title in text
+    assert "| cross_entropy | magnitude | g1 | 0.5 | 2 | 1 | 2.000 / 2.667 (p=" in text
+    assert "PIE-set Jaccard over 1 pairs of (loss x method) groups: mean 0.333" in text
+    assert "not measured (needs masks found with and without labels" in text  # one loss only
