@@ -19,7 +19,9 @@ One forward pass records every ``a`` and ``z``; C backward passes from the logit
     Conv / shared (P > 1): F = sum_x sum_c (a_x^T sqrt(p_c) delta_{c,x})^2
 
 (Kunstner et al. 2019, "Limitations of the empirical Fisher approximation"; BackPACK,
-Dangel et al. 2020). All inside one ``tf.function``, examples in chunks. The forward pass
+Dangel et al. 2020). With both statistics and the default cross-entropy the passes run on
+the unscaled ``delta_c`` (``p_c`` weighs the squared products) and the gradient reuses
+them, ``d CE / d z = -sum_c y_c delta_c`` (for integer labels ``-delta_y``, one gather). All inside one ``tf.function``, examples in chunks. The forward pass
 is the model's own in inference mode, so a tfmot-wrapped model gives the statistics of the
 masked network, keyed by the same variable names (:mod:`prunekit.prunable`); like any
 forward pass of tfmot's wrappers, it also sets the masked weights to zero.
@@ -249,11 +251,16 @@ def _trace(model, layers, requires, x, y, weight, loss):
                     else tf.cast(loss.loss()(y, outputs), tf.float32) * tf.reduce_sum(weight))
         num_classes = log_p.shape[-1]
         p = tf.stop_gradient(tf.exp(log_p))
+        unrolled = "fisher" not in requires or num_classes <= _MAX_UNROLLED
+        # Default cross-entropy: d CE / d z = -sum_c y_c d log p_c / d z, so the gradient comes
+        # from the Fisher's own C backward passes (unscaled, p_c applied after) at no extra pass.
+        shared = loss is None and unrolled and set(requires) == {"gradient", "fisher"}
         cotangents = []  # (target, (n, C) cotangent): one backward pass each
-        if "fisher" in requires:  # sqrt(p_c) d log p_c / d z
+        if "fisher" in requires:  # sqrt(p_c) d log p_c / d z (or d log p_c / d z when shared)
             root = tf.sqrt(p * weight[:, None])
-            cotangents += [(log_p, root[:, c:c + 1] * tf.one_hot(c, num_classes)) for c in range(num_classes)]
-        if "gradient" in requires:
+            cotangents += [(log_p, (tf.ones_like(root[:, c:c + 1]) if shared else root[:, c:c + 1])
+                            * tf.one_hot(c, num_classes)) for c in range(num_classes)]
+        if "gradient" in requires and not shared:
             cotangents.append((objective, None))
         names = list(layers)
         used = [r for name in names for r in records.get(id(layers[name]), [])]
@@ -265,8 +272,7 @@ def _trace(model, layers, requires, x, y, weight, loss):
             return tape.gradient(target, zs, output_gradients=cotangent,
                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-        if "fisher" not in requires or num_classes <= _MAX_UNROLLED:  # separate passes run
-            # faster than tf.vectorized_map
+        if unrolled:  # separate passes run faster than tf.vectorized_map
             deltas = [backward(t, c) for t, c in cotangents]
         else:
             fisher_cots = [c for t, c in cotangents if t is log_p]
@@ -274,6 +280,10 @@ def _trace(model, layers, requires, x, y, weight, loss):
             deltas = [[d[i] for d in stacked] for i in range(len(fisher_cots))]
             deltas += [backward(t, c) for t, c in cotangents if t is not log_p]
         # deltas[i][j]: d <cotangent i, logits> / d zs[j]
+        if shared:
+            scale = p * weight[:, None]  # F = sum_c p_c (a^T delta_c)^2
+            hard = _hard_labels(y, num_classes)  # g = a^T sum_c (-y_c) delta_c
+            label_weight = -_targets(y, num_classes) * weight[:, None] if hard is None else -weight
         out = {s: {} for s in requires}
         j = 0
         for name in names:
@@ -284,10 +294,19 @@ def _trace(model, layers, requires, x, y, weight, loss):
                  for delta in deltas]  # per cotangent: (n, P, F)
             j += len(calls)
             shape = layer.kernel.shape
+            if shared:
+                d_all = tf.stack(d, 2)  # (n, P, C, F)
+                if hard is None:  # soft or one-hot rows
+                    d_grad = tf.einsum("npcf,nc->npf", d_all, label_weight)
+                else:  # -w delta_y: one gather, no pass over the other classes
+                    d_grad = tf.gather(d_all, hard, axis=2, batch_dims=1) * label_weight[:, None, None]
+                out["gradient"][name] = tf.reshape(tf.einsum("npk,npf->kf", a, d_grad), shape)
+                out["fisher"][name] = tf.reshape(_fisher(a, d_all, scale), shape)
+                continue
             if "gradient" in requires:
                 out["gradient"][name] = tf.reshape(tf.einsum("npk,npf->kf", a, d[-1]), shape)
             if "fisher" in requires:
-                out["fisher"][name] = tf.reshape(_fisher(a, d[:num_classes]), shape)
+                out["fisher"][name] = tf.reshape(_fisher(a, tf.stack(d[:num_classes], 2)), shape)
         return out
 
     specs = [tf.TensorSpec(t.shape, t.dtype) for t in (x, y, weight)]
@@ -303,6 +322,14 @@ def _targets(y, num_classes):
     if y.shape.rank != 1:
         raise ValueError(f"labels must be integers of shape (batch,) or one-hot rows, got shape {y.shape}.")
     return tf.one_hot(tf.cast(y, tf.int32), num_classes)
+
+
+def _hard_labels(y, num_classes):
+    """Integer labels (n,) when ``y`` holds them, else None (one-hot or soft rows)."""
+    if y.dtype.is_floating and y.shape.rank == 2 and y.shape[-1] == num_classes:
+        return None
+    _targets(y, num_classes)  # validates the shape
+    return tf.cast(y[:, 0] if y.shape.rank == 2 else y, tf.int32)
 
 
 def _flat(delta, n):
@@ -332,24 +359,32 @@ def _patches(layer, inputs):
     return tf.reshape(patches, [n, -1, patches.shape[-1]])
 
 
-def _fisher(a, d):
-    """sum_x sum_c (a_x^T d_{c,x})^2 for a (n, P, K) and d, C tensors (n, P, F) -> (K, F)."""
+def _fisher(a, d, scale=None):
+    """sum_x sum_c s_{x,c} (a_x^T d_{x,:,c})^2 for a (n, P, K), d (n, P, C, F) -> (K, F).
+
+    ``scale`` (n, C): the weight s of each example and class (default 1, for d already
+    scaled by sqrt(p_c)); applied to the squared per-example products, not to d.
+    """
     n, positions, k = a.shape
-    if positions == 1:  # Dense: (a^2)^T sum_c d_c^2
-        return tf.matmul(tf.square(a[:, 0]), tf.add_n([tf.square(dc[:, 0]) for dc in d]), transpose_a=True)
-    num_classes, filters = len(d), d[0].shape[-1]
-    d = tf.concat(d, -1)  # (n, P, C*F)
+    num_classes, filters = d.shape[2], d.shape[3]
+    if positions == 1:  # Dense: (a^2)^T sum_c s_c d_c^2
+        d2 = tf.square(d[:, 0])  # (n, C, F)
+        d2 = tf.reduce_sum(d2 if scale is None else d2 * scale[:, :, None], 1)
+        return tf.matmul(tf.square(a[:, 0]), d2, transpose_a=True)
+    d = tf.reshape(d, [n, positions, num_classes * filters])
+    parts = [a, d] if scale is None else [a, d, tf.repeat(scale, filters, axis=1)]  # class-major
     block = max(1, min(n, _BLOCK_ELEMENTS // (k * num_classes * filters)))
     blocks = -(-n // block)
     if blocks * block != n:  # zero rows add nothing
-        a = tf.pad(a, [[0, blocks * block - n], [0, 0], [0, 0]])
-        d = tf.pad(d, [[0, blocks * block - n], [0, 0], [0, 0]])
-    a = tf.reshape(a, [blocks, block, positions, k])
-    d = tf.reshape(d, [blocks, block, positions, num_classes * filters])
+        parts = [tf.pad(t, [[0, blocks * block - n]] + [[0, 0]] * (t.shape.rank - 1)) for t in parts]
+    parts[0] = tf.reshape(parts[0], [blocks, block, positions, k])
+    parts[1] = tf.reshape(parts[1], [blocks, block, positions, num_classes * filters])
+    if scale is not None:
+        parts[2] = tf.reshape(parts[2], [blocks, block, 1, num_classes * filters])
 
-    def add_block(total, ad):
-        per_example = tf.matmul(ad[0], ad[1], transpose_a=True)  # (block, K, C*F)
-        return total + tf.reduce_sum(tf.square(per_example), 0)
+    def add_block(total, ads):
+        squared = tf.square(tf.matmul(ads[0], ads[1], transpose_a=True))  # (block, K, C*F)
+        return total + tf.reduce_sum(squared if len(ads) == 2 else squared * ads[2], 0)
 
-    total = tf.foldl(add_block, (a, d), initializer=tf.zeros([k, num_classes * filters]))
+    total = tf.foldl(add_block, tuple(parts), initializer=tf.zeros([k, num_classes * filters]))
     return tf.reduce_sum(tf.reshape(total, [k, num_classes, filters]), 1)

@@ -175,3 +175,18 @@ def test_vectorized_backward_for_many_classes_agrees(monkeypatch):
     for s in unrolled:
         assert_close(vectorized[s], unrolled[s], 1e-5)
     assert_close(vectorized["fisher"], reference(model, x, y)["fisher"])
+
+
+def test_gradient_from_the_fisher_passes_matches_brute_force_for_label_forms():
+    """With both statistics the gradient reuses the C per-class backward passes (integer,
+    (n, 1) and soft-label rows); it must equal the brute force and the gradient alone."""
+    model = convnet()
+    x, y = examples(model, 6)
+    want = reference(model, x, y)
+    for labels in (y, y[:, None], np.eye(4, dtype=np.float32)[y]):
+        got = statistics.compute(model, (x, labels), ("gradient", "fisher"), batch_size=4)
+        assert_close(got["gradient"], want["gradient"])
+        assert_close(got["fisher"], want["fisher"])
+    soft = np.random.default_rng(3).dirichlet(np.ones(4), size=6).astype(np.float32)
+    alone = statistics.mean_gradient(model, (x, soft))
+    assert_close(statistics.compute(model, (x, soft), ("gradient", "fisher"))["gradient"], alone, 1e-5)
