@@ -158,11 +158,14 @@ def test_population_plots_are_valid_pngs(tmp_path):
             for t in ("early", "late") for m in ("q_score", "pd_score")}
     pairs = [{"sparsity": s, "a": "ce/magnitude/early", "b": "ce/magnitude/late", "layer": "overall",
               "iou": 0.4, "jaccard": 0.2} for s in (0.5, 0.9)]
+    pairs += [{**pairs[0], "sparsity": 0.7}]  # three panels: a 2 x 2 grid with one hidden
     pop = Population(distributions=dist, pie_overlap=pairs, mask_overlap=pairs)
-    paths = plots.write_all(str(tmp_path), _c_summary(LOCAL, {}), [], pop)
+    pies = [{"loss": "ce", "criterion": "magnitude", "timing": t, "sparsity": s, "pies": 3, "k_dense": 2,
+             "k_pruned": 2} for t in ("early", "late") for s in (0.5, 0.9)]
+    paths = plots.write_all(str(tmp_path), _c_summary(LOCAL, {}), pies, pop)
     names = sorted(os.path.basename(p) for p in paths)
     assert names == ["accuracy_vs_sparsity.png", "loss_before_after_finetuning.png", "mask_overlap.png",
-                     "pie_difficulty.png", "pie_overlap.png"]
+                     "pie_counts.png", "pie_difficulty.png", "pie_overlap.png"]
     assert all(_is_png(p) for p in paths)
     assert plots.write_all(str(tmp_path / "empty"), pd.DataFrame(), [], Population()) == []
 

@@ -57,16 +57,27 @@ def accuracy_vs_sparsity(summary, path: str, metric: str = "test_accuracy") -> b
 
 
 def pie_counts(pies: list, path: str) -> bool:
+    """PIE count vs sparsity: one panel per loss, one line per (timing, criterion)."""
     if not pies:
         return False
     plt = _pyplot()
-    labels = [f"{p['loss']}/{p['criterion']}/{p['timing']}/{p['sparsity']:g}" for p in pies]
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(pies)), 4))
-    ax.bar(range(len(pies)), [p["pies"] for p in pies])
-    ax.set_xticks(range(len(pies)))
-    ax.set_xticklabels(labels, rotation=75, ha="right", fontsize=7)
-    ax.set_ylabel("PIE count (test set)")
-    ax.set_title("PIEs: pruned population vs dense population")
+    losses = list(dict.fromkeys(p["loss"] for p in pies))
+    fig, axes = plt.subplots(1, len(losses), figsize=(5 * len(losses), 3.8), squeeze=False, sharey=True)
+    for ax, loss in zip(axes[0], losses):
+        lines = {}
+        for p in pies:
+            if p["loss"] == loss:
+                lines.setdefault(f"{p['timing']} / {p['criterion']}", []).append((p["sparsity"], p["pies"]))
+        for label, points in lines.items():
+            points.sort()
+            ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=label)
+        ax.set_title(f"loss: {loss}")
+        ax.set_xlabel("sparsity")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    k = min(min(p["k_dense"], p["k_pruned"]) for p in pies)
+    axes[0][0].set_ylabel(f"PIE count (test set, {k}+ models per population)")
+    fig.suptitle("PIEs: pruned population vs dense population of the same loss", y=1.03)
     _save(fig, path)
     plt.close(fig)
     return True
@@ -150,9 +161,13 @@ def overlap_heatmap(pairs: list, value: str, path: str, title: str) -> bool:
     groups = list(dict.fromkeys([p["a"] for p in pairs] + [p["b"] for p in pairs]))
     n = len(groups)
     side = max(3.5, 0.55 * n + 1.5)
-    fig, axes = plt.subplots(1, len(sparsities), figsize=(side * len(sparsities) + 3, side + 1), squeeze=False,
+    ncols = min(2, len(sparsities))  # at most two panels a row, so each stays readable
+    nrows = -(-len(sparsities) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(side * ncols + 3, (side + 1) * nrows), squeeze=False,
                              constrained_layout=True)
-    for ax, s in zip(axes[0], sparsities):
+    for ax in axes.flat[len(sparsities):]:
+        ax.set_visible(False)
+    for ax, s in zip(axes.flat, sparsities):
         m = np.full((n, n), np.nan)
         np.fill_diagonal(m, 1.0)
         for p in pairs:
@@ -168,9 +183,9 @@ def overlap_heatmap(pairs: list, value: str, path: str, title: str) -> bool:
         ax.set_xticks(range(n))
         ax.set_yticks(range(n))
         ax.set_xticklabels([_short(g) for g in groups], fontsize=6, rotation=90)
-        ax.set_yticklabels([g.replace("cross_entropy", "CE") for g in groups] if ax is axes[0][0] else [], fontsize=7)
+        ax.set_yticklabels([g.replace("cross_entropy", "CE") for g in groups] if ax in axes[:, 0] else [], fontsize=7)
         ax.set_title(f"sparsity {s:g}", fontsize=9)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
     fig.suptitle(title)
     _save(fig, path)
     plt.close(fig)
