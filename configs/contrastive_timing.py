@@ -8,11 +8,21 @@ Command:
 Reproduces: cross-entropy vs SupCon (tau 0.5, base 0.07) vs SimCLR, each pruned by magnitude
 gradually early (0-50 % of training), gradually late (50-90 %) or one-shot after training
 with fine-tuning; populations of K seeds for PIEs against the dense population of the same
-loss. Variants: digits (convnet, 5 seeds, 4 sparsities; 195 runs, measured 13 min 52 s on 2 CPU cores),
+loss, and per-example Q-Score and prediction depth (q_score, prediction_depth evaluators, saved
+in per_example.npz) for PIEs vs non-PIEs; the report adds PIE-set and mask overlap between
+groups. Variants: digits (convnet, 5 seeds, 4 sparsities; 195 runs: 13 min 52 s on 2 CPU cores
+before the Q-Score / depth evaluators; with them 27 min 44 s wall on 2 cores shared with other
+work, load average 4.3-4.9, where the whole evaluation span was 10 % of the runs' time),
 mnist (lenet5), cifar10 (WRN-16-2, 30 seeds, the paper's sparsities; days on one GPU).
+
 Differences from the paper: the one-shot arm uses the config's scope (layer-wise) rather than
 global ranking; representation losses are read out by k-NN (the suite's linear probe replaces
 it once wired).
+
+Smoke run (30 runs, about 3 minutes on 2 CPU cores):
+    prunekit-study --config=configs/contrastive_timing.py:digits --workdir=/tmp/ct \
+        --config.only.losses=cross_entropy,supcon --config.only.timings=gradual_early,oneshot_after \
+        --config.sparsities="(0.5,0.9)" --config.seeds="(0,1,2)" --config.tensorboard=False
 """
 import ml_collections
 
