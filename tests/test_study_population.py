@@ -138,3 +138,22 @@ def test_report_has_the_population_sections_and_checks(workdir):
     assert "| cross_entropy | magnitude | g1 | 0.5 | 2 | 1 | 2.000 / 2.667 (p=" in text
     assert "PIE-set Jaccard over 1 pairs of (loss x method) groups: mean 0.333" in text
     assert "not measured (needs masks found with and without labels" in text  # one loss only
+
+
+def test_unreadable_arrays_do_not_lose_the_report_or_the_plots(workdir, capsys):
+    from prunekit.study import plots, report, results
+
+    w, rows = workdir
+    with open(os.path.join(rundir.run_dir(w, "a0"), "masks.npz"), "wb") as f:
+        f.write(b"not an npz")  # a corrupt artefact
+    rows = [dict(r) for r in rows] + [{**rows[2], "id": "a0b", "seed": 7}]  # a fresh cache key
+    _run(w, "a0b", [1, 1, 2, 0])
+    summary = results.summarise(rows)
+    path = report.write(w, {"study": "t", "findings": {"x": {"claim": "c", "check": "pies_harder"}}}, rows,
+                        summary, [], [], 1.0)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert "- population metrics not computed:" in text and "not measured (needs groups with PIEs" in text
+    results.write_jsonl(w, rows)
+    assert plots.write_all(w, summary, []) == []  # accuracy needs test_accuracy: nothing to draw, no crash
+    assert "population plots skipped" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 
 import numpy as np
 
@@ -196,7 +197,10 @@ def write_all(workdir: str, summary, pies: list, pop=None) -> list:
     """Writes every plot the results support; returns the paths written. The population
     metrics are read from the work directory's results when ``pop`` is not given."""
     if pop is None:
-        pop = _population(workdir)
+        try:
+            pop = _population(workdir)
+        except Exception as e:  # the report says the same; plots of the summary still come
+            print(f"prunekit-study: population plots skipped: {type(e).__name__}: {e}", file=sys.stderr)
     out_dir = os.path.join(workdir, "plots")
     written = []
     jobs = [("accuracy_vs_sparsity.png", lambda p: accuracy_vs_sparsity(summary, p)),
@@ -210,8 +214,11 @@ def write_all(workdir: str, summary, pies: list, pop=None) -> list:
                                                                 "Mask overlap (IoU of kept weights, mean over seeds)"))]
     for name, fn in jobs:
         path = os.path.join(out_dir, name)
-        if fn(path):
-            written.append(path)
+        try:
+            if fn(path):
+                written.append(path)
+        except Exception as e:  # one plot that cannot be drawn must not lose the study's report
+            print(f"prunekit-study: plot {name} skipped: {type(e).__name__}: {e}", file=sys.stderr)
     return written
 
 

@@ -149,8 +149,12 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
     if skipped:
         parts.append(f"- skipped (optional extras not installed): {', '.join(skipped)}")
     parts += ["", "## Test accuracy (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
-    pop = population.analyse(workdir, rows)
-    population.write_csvs(workdir, pop)
+    try:
+        pop = population.analyse(workdir, rows)
+        population.write_csvs(workdir, pop)
+    except Exception as e:  # unreadable saved arrays: report what there is, say why the rest is missing
+        pop = population.Population()
+        parts.append(f"- population metrics not computed: {type(e).__name__}: {e}")
     if pies:
         parts += ["## PIEs (pruned population vs dense population, same loss)", "",
                   _table(["loss", "criterion", "timing", "sparsity", "PIEs", "fraction", "K dense", "K pruned"],
