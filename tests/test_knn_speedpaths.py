@@ -86,3 +86,17 @@ def test_class_sorted_training_set_still_fits():
     _, fitted = _index_sets(aug @ index._train_t.numpy(), k, index)
     assert fitted.all()
     np.testing.assert_array_equal(index.predict(te), KNeighborsClassifier(k).fit(tr, y).predict(te))
+
+
+def test_prediction_depth_same_with_any_number_of_workers():
+    rng = np.random.default_rng(15)
+    y = rng.integers(0, 3, 500)
+    train = [rng.normal(size=(500, d)) + s * np.eye(3, d)[y] for d, s in ((4, 0.0), (6, 1.0), (5, 3.0))]
+    yt = rng.integers(0, 3, 60)
+    test = [rng.normal(size=(60, d)) + s * np.eye(3, d)[yt] for d, s in ((4, 0.0), (6, 1.0), (5, 3.0))]
+    probes = np.stack([KNeighborsClassifier(9).fit(a, y).predict(b) for a, b in zip(train, test)])
+    for workers in (1, 2, 5):
+        res = ev.prediction_depth(train, y, test, yt, 9, workers=workers)
+        np.testing.assert_array_equal(res.knn_predictions, probes)
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        ev.prediction_depth(train, y, test, yt, 9, workers=0)

@@ -16,6 +16,7 @@ which is both definitions of METHODS.md at once:
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,9 +53,12 @@ def depth_from_predictions(knn_predictions, reference) -> np.ndarray:
 
 
 def prediction_depth(train_reps, train_labels, test_reps, reference, k: int = 30, *,
-                     true_labels=None, chunk_size: int | None = None) -> PredictionDepth:
+                     true_labels=None, chunk_size: int | None = None,
+                     workers: int = 2) -> PredictionDepth:
     """Per-example prediction depth; ``train_reps``/``test_reps`` are lists, one (n, d) array
-    per probed layer in network order; ``reference`` is the network's final prediction."""
+    per probed layer in network order; ``reference`` is the network's final prediction.
+    ``workers`` layers are probed at once (threads; keeps every core busy between the
+    multi-threaded TensorFlow ops); the result does not depend on it."""
     if len(train_reps) != len(test_reps) or not train_reps:
         raise ValueError(f"train_reps and test_reps must list the same layers (at least one); got "
                          f"{len(train_reps)} and {len(test_reps)}.")
@@ -66,8 +70,14 @@ def prediction_depth(train_reps, train_labels, test_reps, reference, k: int = 30
     for name, ref in (("reference", reference), ("true_labels", true_labels)):
         if ref is not None and len(ref) != n_test:
             raise ValueError(f"{name} has {len(ref)} entries but there are {n_test} test examples.")
-    preds = np.stack([KNNIndex(tr, train_labels, k).predict(te, chunk_size)
-                      for tr, te in zip(train_reps, test_reps)])
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}.")
+
+    def probe(layer):
+        return KNNIndex(train_reps[layer], train_labels, k).predict(test_reps[layer], chunk_size)
+
+    with ThreadPoolExecutor(min(workers, len(train_reps))) as pool:
+        preds = np.stack(list(pool.map(probe, range(len(train_reps)))))
     pd_score = None if true_labels is None else depth_from_predictions(preds, true_labels)
     return PredictionDepth(depth_from_predictions(preds, reference), pd_score, preds)
 
