@@ -359,6 +359,13 @@ def _patches(layer, inputs):
     return tf.reshape(patches, [n, -1, patches.shape[-1]])
 
 
+def _block_size(n, limit):
+    """The largest divisor of n up to ``limit`` (no padded copy of a and d), unless that is
+    under limit / 4 (then ``limit``, and the last block is padded)."""
+    divisor = max(b for b in range(1, limit + 1) if n % b == 0)
+    return divisor if 4 * divisor >= limit else limit
+
+
 def _fisher(a, d, scale=None):
     """sum_x sum_c s_{x,c} (a_x^T d_{x,:,c})^2 for a (n, P, K), d (n, P, C, F) -> (K, F).
 
@@ -373,7 +380,7 @@ def _fisher(a, d, scale=None):
         return tf.matmul(tf.square(a[:, 0]), d2, transpose_a=True)
     d = tf.reshape(d, [n, positions, num_classes * filters])
     parts = [a, d] if scale is None else [a, d, tf.repeat(scale, filters, axis=1)]  # class-major
-    block = max(1, min(n, _BLOCK_ELEMENTS // (k * num_classes * filters)))
+    block = _block_size(n, max(1, min(n, _BLOCK_ELEMENTS // (k * num_classes * filters))))
     blocks = -(-n // block)
     if blocks * block != n:  # zero rows add nothing
         parts = [tf.pad(t, [[0, blocks * block - n]] + [[0, 0]] * (t.shape.rank - 1)) for t in parts]

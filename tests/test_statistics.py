@@ -190,3 +190,17 @@ def test_gradient_from_the_fisher_passes_matches_brute_force_for_label_forms():
     soft = np.random.default_rng(3).dirichlet(np.ones(4), size=6).astype(np.float32)
     alone = statistics.mean_gradient(model, (x, soft))
     assert_close(statistics.compute(model, (x, soft), ("gradient", "fisher"))["gradient"], alone, 1e-5)
+
+
+@pytest.mark.parametrize("batch_size", [6, 7])
+def test_convnet_fisher_blocks_divide_or_pad(monkeypatch, batch_size):
+    """Per-example blocks: 6 rows split into blocks of 3 (no padding), 7 rows into blocks of
+    5 with a padded last block (conv1: 288 elements per example, limit 1440 // 288 = 5)."""
+    monkeypatch.setattr(statistics, "_BLOCK_ELEMENTS", 1440)
+    assert statistics._block_size(6, 5) == 3 and statistics._block_size(7, 5) == 5
+    model = convnet()
+    x, y = examples(model, batch_size, seed=batch_size)
+    got = statistics.compute(model, (x, y), ["fisher", "gradient"], batch_size=batch_size)
+    want = reference(model, x, y)
+    assert_close(got["fisher"], want["fisher"])
+    assert_close(got["gradient"], want["gradient"])
