@@ -152,6 +152,9 @@ def pie_difficulty(pop, path: str, population: str = "pruned") -> bool:
     return True
 
 
+ANNOTATE_MAX = 10  # groups up to which the heat maps print each cell's value
+
+
 def overlap_heatmap(pairs: list, value: str, path: str, title: str) -> bool:
     """One symmetric heat map of ``value`` between groups per sparsity (diagonal = 1)."""
     pairs = [p for p in pairs if p.get("layer", "overall") == "overall"]
@@ -164,8 +167,8 @@ def overlap_heatmap(pairs: list, value: str, path: str, title: str) -> bool:
     side = max(3.5, 0.55 * n + 1.5)
     ncols = min(2, len(sparsities))  # at most two panels a row, so each stays readable
     nrows = -(-len(sparsities) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(side * ncols + 3, (side + 1) * nrows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(side * ncols + 3, (side + 1) * nrows), squeeze=False)
+    fig.subplots_adjust(wspace=0.05, hspace=0.35)  # cheaper than constrained layout; labels fit (tight bbox)
     for ax in axes.flat[len(sparsities):]:
         ax.set_visible(False)
     for ax, s in zip(axes.flat, sparsities):
@@ -176,7 +179,7 @@ def overlap_heatmap(pairs: list, value: str, path: str, title: str) -> bool:
                 i, j = groups.index(p["a"]), groups.index(p["b"])
                 m[i, j] = m[j, i] = p[value]
         image = ax.imshow(m, vmin=0.0, vmax=1.0, cmap="viridis")
-        for i in range(n):
+        for i in range(n if n <= ANNOTATE_MAX else 0):  # values in the cells of small maps only (text is slow)
             for j in range(n):
                 if not np.isnan(m[i, j]) and i != j:
                     ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7,
