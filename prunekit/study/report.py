@@ -1,9 +1,14 @@
 """report.md: what was run, tables per study question, the papers' findings next to ours.
 
 A config's ``findings`` maps a question to ``{"claim": <the paper's finding>, "check":
-<name of a check below>}``. A check reads the summary and says in one sentence what this
-study measured and whether it agrees; questions without a check are listed as not measured
-automatically. Nothing is claimed that the numbers do not show.
+<name of a check in CHECKS>}``. A check reads the summary (and the population metrics of
+:mod:`prunekit.study.population`) and says in one sentence what this study measured and
+whether it agrees; questions without a check are listed as not measured automatically, a
+check whose inputs are missing says "not measured (...)", and one that fails says so rather
+than losing the report. Checks live here (papers A and D) and in ``findings_population``
+(PIE difficulty and overlap, mask overlap), ``findings_locality`` (paper C) and
+``findings_masks`` (paper B). The population tables come from :mod:`report_population`.
+Nothing is claimed that the numbers do not show.
 """
 from __future__ import annotations
 
