@@ -16,9 +16,15 @@ def keep_count(size: int, sparsity: float) -> int:
     return max(1, int(round(size * (1.0 - sparsity))))
 
 
+def _size(t) -> int:
+    """Number of elements, from the static shape when known (no eager op per call)."""
+    n = t.shape.num_elements()
+    return int(tf.size(t)) if n is None else n
+
+
 def _topk_mask(flat_scores: tf.Tensor, k: int) -> tf.Tensor:
     _, idx = tf.math.top_k(flat_scores, k=k, sorted=False)
-    return tf.scatter_nd(idx[:, None], tf.ones([k], tf.float32), tf.shape(flat_scores))
+    return tf.scatter_nd(tf.expand_dims(idx, 1), tf.ones([k], tf.float32), [_size(flat_scores)])
 
 
 def topk_masks(scores: dict, sparsity: float, scope: str = "layer") -> dict:
@@ -28,12 +34,12 @@ def topk_masks(scores: dict, sparsity: float, scope: str = "layer") -> dict:
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}.")
     scores = {n: tf.convert_to_tensor(s, tf.float32) for n, s in scores.items()}
     if scope == "layer":
-        return {n: tf.reshape(_topk_mask(tf.reshape(s, [-1]), keep_count(int(tf.size(s)), sparsity)),
+        return {n: tf.reshape(_topk_mask(tf.reshape(s, [-1]), keep_count(_size(s), sparsity)),
                               s.shape) for n, s in scores.items()}
     names = list(scores)
     flat = tf.concat([tf.reshape(scores[n], [-1]) for n in names], 0)
-    mask = _topk_mask(flat, keep_count(int(tf.size(flat)), sparsity))
-    sizes = [int(tf.size(scores[n])) for n in names]
+    mask = _topk_mask(flat, keep_count(_size(flat), sparsity))
+    sizes = [_size(scores[n]) for n in names]
     return {n: tf.reshape(m, scores[n].shape) for n, m in zip(names, tf.split(mask, sizes))}
 
 
@@ -47,7 +53,8 @@ def sparsity_of(masks: dict) -> dict:
     out, zeros, total = {}, 0, 0
     for name, m in masks.items():
         m = tf.convert_to_tensor(m)
-        z, n = int(tf.size(m)) - int(tf.math.count_nonzero(m)), int(tf.size(m))
+        n = _size(m)
+        z = n - int(tf.math.count_nonzero(m))
         out[name], zeros, total = z / n, zeros + z, total + n
     out["overall"] = zeros / max(total, 1)
     return out
