@@ -137,6 +137,7 @@ def test_report_has_the_population_sections_and_checks(workdir):
         assert title in text
     assert "| cross_entropy | magnitude | g1 | 0.5 | 2 | 1 | 2.000 / 2.667 (p=" in text
     assert "PIE-set Jaccard over 1 pairs of (loss x method) groups: mean 0.333" in text
+    assert f"| l/kernel:0 | 1 | {(1 / 3 + 3 / 4) / 2:.3f} |" in text  # per-layer mask IoU over seeds
     assert "not measured (needs masks found with and without labels" in text  # one loss only
 
 
@@ -157,3 +158,15 @@ def test_unreadable_arrays_do_not_lose_the_report_or_the_plots(workdir, capsys):
     results.write_jsonl(w, rows)
     assert plots.write_all(w, summary, []) == []  # accuracy needs test_accuracy: nothing to draw, no crash
     assert "population plots skipped" in capsys.readouterr().err
+
+
+def test_overall_mask_iou_uses_the_layers_every_mask_has(tmp_path):
+    w = str(tmp_path)
+    _run(w, "A", masks={"l": [1, 1, 0, 0], "h": [1, 0]})
+    _run(w, "B", masks={"l": [1, 0, 1, 0], "h": [1, 1]})
+    _run(w, "C", masks={"l": [1, 1, 1, 1]})
+    rows = [_row(r, t, 0) for r, t in (("A", "a"), ("B", "b"), ("C", "c"))]
+    table = {(r["timing_a"], r["timing_b"], r["layer"]): r["iou"] for r in population.analyse(w, rows).mask_overlap}
+    assert table["a", "b", "h"] == pytest.approx(1 / 2)  # the pair shares h: {0} vs {0, 1}
+    assert table["a", "b", "overall"] == pytest.approx(1 / 3)  # but overall is over l only: C has no h
+    assert table["a", "c", "overall"] == pytest.approx(2 / 4) and ("a", "c", "h") not in table

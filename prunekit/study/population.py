@@ -13,8 +13,9 @@
   same sparsity (NaN when both are empty); ``chance`` is the value expected for independent
   random sets of the same sizes, e / (|A| + |B| - e) with e = |A| |B| / N.
 - Mask overlap (paper B; issue 5): ``prunekit.evaluation.mask_iou`` of the kept weights of two
-  groups' masks at the same sparsity and seed, per layer and overall, over the weights both
-  masks cover (heads of different losses differ), then mean and 95 % CI over the shared seeds;
+  groups' masks at the same sparsity and seed, per layer both masks cover, and overall over the
+  layers every mask at that sparsity covers (heads of different losses differ: overall values
+  stay comparable across pairs), then mean and 95 % CI over the shared seeds;
   ``chance`` is the IoU expected for random masks of the same per-layer densities,
   sum(d_a d_b n) / sum((d_a + d_b - d_a d_b) n).
 
@@ -75,12 +76,17 @@ def needs_labels(rows) -> dict:
     return out
 
 
+_FILES = {}  # path -> arrays, for the duration of one analyse() (each file is read once)
+
+
 def _npz(workdir: str, rid: str, name: str):
     path = os.path.join(rundir.run_dir(workdir, rid), name)
-    if not os.path.exists(path):
-        return None
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
+    if path not in _FILES:
+        if not os.path.exists(path):
+            return None
+        with np.load(path) as z:
+            _FILES[path] = {k: z[k] for k in z.files}
+    return _FILES[path]
 
 
 def _logits(workdir: str, rid: str):
@@ -223,12 +229,19 @@ def _mean_ci(values):
 
 
 def mask_overlap(workdir: str, rows: list) -> list:
-    """Mean (over shared seeds) mask IoU of every pair of groups at the same sparsity."""
+    """Mean (over shared seeds) mask IoU of every pair of groups at the same sparsity: per
+    layer both masks cover, and ``overall`` over the layers every mask at that sparsity
+    covers (heads differ between losses), so overall values compare across pairs."""
     from prunekit import evaluation
 
     cache, out = {}, []
     groups = {k: {r["seed"]: r["id"] for r in g} for k, g in _groups(rows).items()}
     groups = {k: {s: i for s, i in g.items() if _masks(workdir, i, cache)} for k, g in groups.items()}
+    shared = {}  # sparsity -> the layers every mask at that sparsity has
+    for k, g in groups.items():
+        for rid in g.values():
+            keys = set(_masks(workdir, rid, cache))
+            shared[k[3]] = shared[k[3]] & keys if k[3] in shared else keys
     for a, b in itertools.combinations([k for k, g in groups.items() if g], 2):
         if a[3] != b[3]:
             continue
@@ -236,16 +249,18 @@ def mask_overlap(workdir: str, rows: list) -> list:
         for seed in sorted(set(groups[a]) & set(groups[b])):
             ma, mb = _masks(workdir, groups[a][seed], cache), _masks(workdir, groups[b][seed], cache)
             common = sorted(set(ma) & set(mb))
-            if not common:
-                continue
-            ma, mb = {n: ma[n] for n in common}, {n: mb[n] for n in common}
-            for layer, iou in evaluation.mask_iou(ma, mb).items():
-                per_layer.setdefault(layer, []).append(iou)
-            chance.append(_chance_iou(ma, mb))
+            for layer, iou in evaluation.mask_iou({n: ma[n] for n in common}, {n: mb[n] for n in common}).items():
+                if layer != "overall":
+                    per_layer.setdefault(layer, []).append(iou)
+            study = sorted(shared[a[3]])
+            if study:
+                sa, sb = {n: ma[n] for n in study}, {n: mb[n] for n in study}
+                per_layer.setdefault("overall", []).append(evaluation.mask_iou(sa, sb)["overall"])
+                chance.append(_chance_iou(sa, sb))
         for layer, values in per_layer.items():
             mean, ci = _mean_ci(values)
-            out.append({**_pair(a, b), "layer": layer.replace("|", "/"), "iou": mean, "iou_ci95": ci, "seeds": len(values),
-                        **({"chance": float(np.mean(chance))} if layer == "overall" else {})})
+            out.append({**_pair(a, b), "layer": layer.replace("|", "/"), "iou": mean, "iou_ci95": ci,
+                        "seeds": len(values), **({"chance": float(np.mean(chance))} if layer == "overall" else {})})
     return out
 
 
@@ -256,12 +271,14 @@ def analyse(workdir: str, rows: list) -> Population:
     """Every population metric of the finished runs in ``rows`` (cached per workdir and rows)."""
     key = (os.path.abspath(workdir), tuple((r["id"], r["status"]) for r in rows))
     if key not in _CACHE:
+        _FILES.clear()
         groups, distributions = _pie_groups(workdir, rows), {}
         _CACHE.clear()  # one study per process at a time: keep only the latest
         _CACHE[key] = Population(pies=_pie_rows(groups), difficulty=difficulty(workdir, groups, distributions),
                                  distributions=distributions,
                                  pie_overlap=pie_overlap(groups), mask_overlap=mask_overlap(workdir, rows),
                                  needs_labels=needs_labels(rows))
+        _FILES.clear()
     return _CACHE[key]
 
 

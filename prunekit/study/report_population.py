@@ -100,7 +100,16 @@ def mask_overlap_section(pop) -> list:
             "masks of the same per-layer densities. Per layer: `mask_overlap.csv`.", "",
             _table(["sparsity", "pairs", "mean IoU", "min", "max", "chance (mean)"], _summary_rows(pairs, "iou")),
             "", f"IoU at sparsity {top:g}:", "", _matrix([p for p in pairs if p["sparsity"] == top], "iou", "iou_ci95"),
-            ""]
+            "", f"Per layer at sparsity {top:g} (mean over the pairs):", "", _layer_table(pop.mask_overlap, top), ""]
+
+
+def _layer_table(rows, sparsity):
+    layers = {}
+    for r in rows:
+        if r["sparsity"] == sparsity and r["layer"] != "overall":
+            layers.setdefault(r["layer"], []).append(r["iou"])
+    return _table(["layer", "pairs", "mean IoU", "min", "max"],
+                  [[name, len(v), _num(float(np.mean(v))), _num(min(v)), _num(max(v))] for name, v in layers.items()])
 
 
 def sections(pop) -> list:
