@@ -95,9 +95,10 @@ def mask_overlap_section(pop) -> list:
         return []
     top = max(p["sparsity"] for p in pairs)
     return ["## Mask overlap between groups", "",
-            "IoU of kept weights (`prunekit.evaluation.mask_iou`, over the layers both masks cover) of two "
-            "groups' masks at the same sparsity and seed, mean ± 95 % CI over the shared seeds; chance: random "
-            "masks of the same per-layer densities. Per layer: `mask_overlap.csv`.", "",
+            "IoU of kept weights (`prunekit.evaluation.mask_iou`) of two groups' masks at the same sparsity and "
+            "seed, mean ± 95 % CI over the shared seeds; overall over the layers every mask at that sparsity has "
+            "(heads differ between losses), per layer over every layer the pair shares; chance: random masks of "
+            "the same per-layer densities. All pairs and layers: `mask_overlap.csv`.", "",
             _table(["sparsity", "pairs", "mean IoU", "min", "max", "chance (mean)"], _summary_rows(pairs, "iou")),
             "", f"IoU at sparsity {top:g}:", "", _matrix([p for p in pairs if p["sparsity"] == top], "iou", "iou_ci95"),
             "", f"Per layer at sparsity {top:g} (mean over the pairs):", "", _layer_table(pop.mask_overlap, top), ""]
