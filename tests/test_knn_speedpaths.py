@@ -20,6 +20,8 @@ def test_filtered_path_matches_sklearn(n_train, k):
         ref = KNeighborsClassifier(k, metric=metric).fit(tr, y).predict(te)
         np.testing.assert_array_equal(index.predict(te), ref)
         np.testing.assert_array_equal(index.predict(te, chunk_size=7), ref)  # ragged last chunk
+    index64 = ev.KNNIndex(tr, y, k, dtype=tf.float64)
+    np.testing.assert_array_equal(index64.predict(te), KNeighborsClassifier(k).fit(tr, y).predict(te))
 
 
 def _index_sets(scores, k, index):
