@@ -199,6 +199,10 @@ def run(workload, rounds):
               f"{stat / backward:.1f}x one batched backward pass of {backward * 1e3:.0f} ms) + scoring, "
               f"masks and assignment {(event - stat) * 1e3:.0f} ms; {FREQ} dense steps take "
               f"{hundred * 1e3:.0f} ms, so events alone add {event / hundred:.3f}x")
+        budget = 0.15 * hundred - (event - stat)  # what 1.15x leaves for the statistics
+        print(f"  at this cost per example, qm <= 1.15x (events alone) would allow statistics on "
+              f"<= {max(budget, 0) / (stat / SCORING):.0f} examples per {FREQ} steps, or "
+              f"{SCORING} examples every >= {FREQ * event / (0.15 * hundred):.0f} steps")
     if first_event["qm"]:
         print(f"  qm first statistics event (traces the statistics graph, once per model): "
               f"{first_event['qm'][0]:.2f} s; magnitude events: "
