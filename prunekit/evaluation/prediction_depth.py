@@ -76,8 +76,11 @@ def prediction_depth(train_reps, train_labels, test_reps, reference, k: int = 30
     def probe(layer):
         return KNNIndex(train_reps[layer], train_labels, k).predict(test_reps[layer], chunk_size)
 
+    # widest layers first, so that the last ones to finish are the cheapest (balanced threads)
+    order = sorted(range(len(train_reps)), key=lambda l: -np.shape(train_reps[l])[-1])
     with ThreadPoolExecutor(min(workers, len(train_reps))) as pool:
-        preds = np.stack(list(pool.map(probe, range(len(train_reps)))))
+        done = dict(zip(order, pool.map(probe, order)))
+    preds = np.stack([done[l] for l in range(len(train_reps))])
     pd_score = None if true_labels is None else depth_from_predictions(preds, true_labels)
     return PredictionDepth(depth_from_predictions(preds, reference), pd_score, preds)
 
