@@ -206,6 +206,29 @@ def _lean_wrappers(wrappers):
                 wrapper.call = call
 
 
+def _apply_masks(model, weights, mask_vars, new):
+    """mask <- new; weight and its optimizer slots <- themselves * new, in one compiled call
+    (traced once per model and optimizer state: an event costs one call, not ~6 eager ops
+    per layer)."""
+    slots = {name: optimizer_slots(model.optimizer, w) for name, w in weights.items()}
+    key = (model.optimizer, tuple(id(s) for name in weights for s in slots[name]))
+    cached = model.__dict__.get("_prunekit_apply")
+    if cached is None or cached[0][0] is not key[0] or cached[0][1] != key[1]:
+        names = list(weights)
+
+        def apply(masks):
+            for name, m in zip(names, masks):
+                weight = weights[name]
+                mask_vars[name].assign(tf.cast(m, mask_vars[name].dtype))
+                weight.assign(weight * tf.cast(m, weight.dtype))
+                for slot in slots[name]:
+                    slot.assign(slot * tf.cast(m, slot.dtype))
+
+        cached = (key, names, tf.function(apply, autograph=False))
+        model.__dict__["_prunekit_apply"] = cached
+    cached[2]([tf.cast(new[name], tf.float32) for name in cached[1]])
+
+
 # --- the callback --------------------------------------------------------------------------
 
 class PruningCallback(keras.callbacks.Callback):
@@ -329,12 +352,7 @@ class PruningCallback(keras.callbacks.Callback):
             new = current
         else:
             new = self._new_masks(weights, current, target)
-        for name, weight in weights.items():
-            mask = tf.cast(new[name], weight.dtype)
-            mask_vars[name].assign(tf.cast(new[name], mask_vars[name].dtype))
-            weight.assign(weight * mask)
-            for slot in optimizer_slots(model.optimizer, weight):
-                slot.assign(slot * tf.cast(mask, slot.dtype))
+        _apply_masks(model, weights, mask_vars, new)
         sparsity = masks_lib.sparsity_of(new)
         overall = sparsity.pop("overall")
         event = {"step": step, "applied_at": self._step, "target": float(target),

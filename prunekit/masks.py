@@ -6,6 +6,7 @@ Ties are broken by position (lower flat index kept first), so masks are determin
 """
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 SCOPES = ("layer", "global")
@@ -52,9 +53,9 @@ def sparsity_of(masks: dict) -> dict:
     """Fraction of zeros per mask and overall (key ``'overall'``)."""
     out, zeros, total = {}, 0, 0
     for name, m in masks.items():
-        m = tf.convert_to_tensor(m)
-        n = _size(m)
-        z = n - int(tf.math.count_nonzero(m))
+        m = np.asarray(m)  # one copy out of TF, then counted in numpy (no eager ops)
+        n = m.size
+        z = n - int(np.count_nonzero(m))
         out[name], zeros, total = z / n, zeros + z, total + n
     out["overall"] = zeros / max(total, 1)
     return out
