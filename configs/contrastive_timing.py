@@ -62,6 +62,7 @@ def get_config(variant="digits"):
     c.scope = "layer"
     c.prune_heads = True  # paper A pruned the linear classifier head too
     c.dense_baseline = True
+    c.share_trunk = True  # runs branch from a shared dense trunk (prunekit/study/trunk.py)
     # q_score and prediction_depth keep per-example arrays (per_example.npz) for PIEs vs non-PIEs.
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}, "knn": {"k": 20},
                                               "q_score": {}, "prediction_depth": {"k": 30}})

@@ -55,6 +55,7 @@ def get_config(variant="digits"):
     c.scope = "global"
     c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned
     c.dense_baseline = True
+    c.share_trunk = True  # runs branch from a shared dense trunk (prunekit/study/trunk.py)
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {}})
     c.artefacts = ml_collections.ConfigDict({"masks": True, "predictions": True})
     c.strategy = ""

@@ -41,6 +41,7 @@ def get_config(variant="digits"):
     c.scope = "layer"
     c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned
     c.dense_baseline = True
+    c.share_trunk = True  # runs branch from a shared dense trunk (prunekit/study/trunk.py)
     c.evaluation = ml_collections.ConfigDict({"accuracy": {}, "sparsity": {},
                                               "sharpness": {"radius": 0.05, "num_directions": 5},
                                               "psp_entropy": {}})

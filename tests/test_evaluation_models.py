@@ -136,7 +136,8 @@ def test_evaluators_run_with_uniform_signature(trained):
               "psp_entropy": {}, "sharpness": {"num_directions": 2, "max_examples": 60},
               "size": {"compressed": False}}
     res = ev.evaluate_all(config, model, data)
-    assert set(res) == set(ev.EVALUATORS)
+    # transfer probes another dataset (digits/5-9): tests/test_study_label_retrain.py runs it.
+    assert set(res) == set(ev.EVALUATORS) - {"transfer"}
     assert res["accuracy"]["accuracy"] > 0.8 and res["probes"]["linear_probe_accuracy"] > 0.8
     assert res["q_score"]["q_score"].shape == (60,)
     assert res["prediction_depth"]["pd_score"].shape == (60,)

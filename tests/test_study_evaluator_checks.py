@@ -22,3 +22,10 @@ def test_iterative_retrain_with_labels_must_be_a_bool():
     assert grid.check_timing("imp", good) == []
     (problem,) = grid.check_timing("imp", {**good, "retrain_with_labels": "yes"})
     assert problem == "timings.imp.retrain_with_labels must be True or False, got 'yes'"
+
+
+def test_findings_must_name_a_known_check():
+    (problem,) = checks.findings({"overlap": {"claim": "x", "check": "label_free_mask_overlapp"}})
+    assert problem.startswith("findings.overlap.check: no check 'label_free_mask_overlapp' "
+                              "(did you mean 'label_free_mask_overlap'?)")
+    assert checks.findings({"a": {"claim": "x", "check": "pies_harder"}, "b": {"claim": "y"}}) == []

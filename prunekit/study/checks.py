@@ -80,6 +80,19 @@ def evaluators(evaluation: dict, data_dir=None) -> list[str]:
     return problems
 
 
+def findings(findings: dict) -> list[str]:
+    """Every finding names a check the report knows ('' = quoted without a measured number)."""
+    from prunekit.study import report
+
+    problems = []
+    for question, f in (findings or {}).items():
+        name = dict(f).get("check", "")
+        if name and name not in report.CHECKS:
+            problems.append(f"findings.{question}.check: no check {name!r}{_suggest(name, report.CHECKS)}; "
+                            f"known: {', '.join(sorted(report.CHECKS))}")
+    return problems
+
+
 def timings_supported(timings: dict) -> list[str]:
     """Timings the study's run cannot execute yet."""
     timing = _optional("prunekit.timing")

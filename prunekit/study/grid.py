@@ -222,6 +222,7 @@ def expand(config, check_plugins=True) -> list[dict]:
         problems += checks.plugins("criterion", criteria)
         problems += checks.evaluators(evaluation, c.get("data_dir") or None)
         problems += checks.timings_supported(entries)
+        problems += checks.findings(c.get("findings") or {})
         problems += checks.model(c.get("model"), c.get("model_options") or {})
         problems += checks.dataset(c.get("dataset"), c.get("data_dir") or None)
     if problems:
