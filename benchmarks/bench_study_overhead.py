@@ -2,9 +2,10 @@
 
 Runs `prunekit-study --config=configs/quick.py` into a fresh temporary work directory (in this
 process, in-process executor) and prints where the wall time went, from the driver's own
-timing.json: TensorFlow start-up, grid validation/expansion, the runs' own work (data, model
+timing.json: library start-up (TensorFlow, tfmot), grid validation/expansion, the runs' own work (data, model
 build, training, evaluation), bookkeeping (artefact and result writes, results.jsonl
-rewrites, progress) and aggregation/report/plots. Overhead = wall - runs' work - TF import.
+rewrites, progress) and aggregation/report/plots. Overhead = wall - runs' work - library
+import (TensorFlow and tfmot, which every run needs).
 
     .venv/bin/python benchmarks/bench_study_overhead.py [--config.seeds='(0,)']
 """
@@ -29,7 +30,7 @@ def main(extra):
     t = json.load(open(os.path.join(workdir, "timing.json")))
     spans = t["run_spans_s"]
     print(f"\nquick.py: {t['runs_new']} runs, wall {t['wall_s']:.1f} s (process view {wall:.1f} s)")
-    rows = [("tensorflow import", t["tensorflow_import_s"]),
+    rows = [("library import (tensorflow, tfmot)", t["libraries_import_s"]),
             ("validate + expand grid (plugins, data info)", t["validate_and_expand_s"]),
             ("runs: data", spans.get("data", 0)), ("runs: build + compile", spans.get("build", 0)),
             ("runs: train", spans.get("train", 0)), ("runs: evaluate", spans.get("evaluate", 0)),
