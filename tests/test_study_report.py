@@ -1,7 +1,7 @@
 """Report checks: a paper's finding next to the measured numbers, qualified by the seeds' noise."""
 import pandas as pd
 
-from prunekit.study import report
+from prunekit.study import report, verdict
 
 
 def _summary(gradual, oneshot, ci):
@@ -20,6 +20,13 @@ def test_verdict_is_plain_only_outside_the_confidence_interval():
     assert check(_summary(2.0, 3.0, 0.1), []).endswith(": does not agree")
     inside = check(_summary(3.0, 2.9, 0.5), [])
     assert "direction agrees" in inside and "within the 95 % CI" in inside and "(±0.500)" in inside
+
+
+def test_verdict_keeps_significant_digits_of_small_differences():
+    # sharpness differences are ~1e-4: three decimals would print them as 0.000
+    sentence = verdict.verdict(False, -0.00034421, 0.0012)
+    assert "the difference (0.000344)" in sentence and "(±0.0012)" in sentence
+    assert "(0.292)" in verdict.verdict(True, 0.2921, 0.449)
 
 
 def test_missing_metric_says_how_to_measure_it():

@@ -33,9 +33,14 @@ def verdict(agrees: bool, difference: float, half_width: float) -> str:
     """'agrees' / 'does not agree', qualified when the difference is inside the seeds' noise."""
     word = "agrees" if agrees else "does not agree"
     if math.isnan(half_width) or abs(difference) <= half_width:
-        return (f"direction {word}, but the difference ({abs(difference):.3f}) is within the "
-                f"95 % CI over seeds (±{half_width:.3f}): not evidence either way")
+        return (f"direction {word}, but the difference ({_fmt(abs(difference))}) is within the "
+                f"95 % CI over seeds (±{_fmt(half_width)}): not evidence either way")
     return word
+
+
+def _fmt(value: float) -> str:
+    """Three decimals, or three significant digits for values under 0.01 (sharpness is ~1e-4)."""
+    return f"{value:.3f}" if math.isnan(value) or value == 0 or abs(value) >= 0.01 else f"{value:.3g}"
 
 
 def equivalence_caveat(noises) -> str:
