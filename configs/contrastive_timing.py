@@ -10,9 +10,10 @@ gradually early (0-50 % of training), gradually late (50-90 %) or one-shot after
 with fine-tuning; populations of K seeds for PIEs against the dense population of the same
 loss, and per-example Q-Score and prediction depth (q_score, prediction_depth evaluators, saved
 in per_example.npz) for PIEs vs non-PIEs; the report adds PIE-set and mask overlap between
-groups. Variants: digits (convnet, 5 seeds, 4 sparsities; 195 runs: 13 min 52 s on 2 CPU cores
-before the Q-Score / depth evaluators; with them 27 min 44 s wall on 2 cores shared with other
-work, load average 4.3-4.9, where the whole evaluation span was 10 % of the runs' time),
+groups. Variants: digits (convnet, 5 seeds, 4 sparsities; 195 runs: measured 9 min 10 s wall
+on 2 CPU cores with the Q-Score / depth evaluators and the shared dense trunk, 2026-12-03,
+0.581x the optimizer steps of independent runs; 27 min 44 s before trunk sharing on a
+machine shared with other work),
 mnist (lenet5), cifar10 (WRN-16-2, 30 seeds, the paper's sparsities; days on one GPU).
 
 Differences from the paper: the one-shot arm uses the config's scope (layer-wise) rather than
