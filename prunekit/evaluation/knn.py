@@ -14,7 +14,7 @@ reproduces scikit-learn's ``KNeighborsClassifier(n_neighbors=k)`` with uniform w
 Scores are computed in ``dtype`` (float32 by default, float64 in sklearn): two training
 points whose squared distances to a query differ by less than about 1e-6 relative can swap
 places at the k-th neighbour; pass ``dtype=tf.float64`` where that matters. Test points are
-processed in chunks so memory stays bounded (about 64 MiB of scores per chunk).
+processed in chunks so memory stays bounded (about 16 MiB of scores per chunk).
 
 Exact candidate filtering (training sets of at least ``4 k 16`` points). Per query row of
 scores s_1..s_n, columns are split into blocks of 16 and blocks into G >= k groups. Let
@@ -35,7 +35,10 @@ import numpy as np
 import tensorflow as tf
 
 METRICS = ("euclidean", "cosine")
-_CHUNK_ELEMENTS = 1 << 24  # scores per chunk of test points (64 MiB in float32)
+# Scores per chunk of test points: 16 MiB in float32, under glibc's largest mmap threshold
+# (32 MiB), so chunk buffers are reused from the heap instead of page-faulted afresh each chunk
+# (64 MiB chunks measured 15-35 % slower per layer on 10,000 x 10,000 points, 2 cores).
+_CHUNK_ELEMENTS = 1 << 22
 _BLOCK = 16        # contiguous training columns per block (one 64-byte cache line in float32)
 _GROUPS_PER_K = 4  # G ~ 4 k block groups: the threshold ``low`` passes ~1.15 k columns
 
