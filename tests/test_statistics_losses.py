@@ -86,7 +86,10 @@ def test_cross_entropy_plugin_matches_the_default():
     with_plugin = statistics.compute(model, data, ("gradient", "fisher"), batch_size=4, loss=plugin)
     for s in default:
         for n in default[s]:
-            np.testing.assert_allclose(with_plugin[s][n].numpy(), default[s][n].numpy(), rtol=1e-5, atol=1e-8)
+            want = default[s][n].numpy()
+            # Two float32 op orders of one formula: an element that nearly cancels (a gradient of
+            # 5e-4 in a tensor of 5e-2) differs by ~1e-8, so the absolute slack scales with the tensor.
+            np.testing.assert_allclose(with_plugin[s][n].numpy(), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
 def test_taylor1_on_a_simclr_encoder_prunes_with_the_nt_xent_gradient_and_leaves_heads_dense():
