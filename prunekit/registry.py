@@ -133,12 +133,18 @@ def main(argv=None) -> int:
     """``prunekit-plugins``: every plugin with kind, name, distribution, version, load status."""
     rows = []
     for kind in GROUPS:
-        for spec in discover(kind):
+        specs = discover(kind)
+        for spec in specs:
+            twins = [s for s in specs if s.name == spec.name and s != spec]
             try:
                 _load_spec(spec)
                 status = "ok"
             except PluginError as e:
                 status = "BROKEN: " + str(e.__cause__ or e)
+            if twins:  # load() refuses the name, so the study would too
+                status = ("DUPLICATE: also registered by "
+                          + ", ".join(f"{s.distribution} {s.version} ({s.value})" for s in twins)
+                          + "; uninstall one of them")
             rows.append((kind, spec.name, spec.distribution, spec.version, status))
     header = ("kind", "name", "distribution", "version", "status")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]

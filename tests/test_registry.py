@@ -78,6 +78,28 @@ def test_cli_lists_every_plugin_with_status(broken_distribution, capsys):
         assert lines[name].rstrip().endswith("ok")
 
 
+@pytest.fixture
+def duplicate_distribution(tmp_path, monkeypatch):
+    """A second distribution registering the built-in name 'magnitude'."""
+    (tmp_path / "dup_mod.py").write_text("class Thing:\n    pass\n")
+    info = tmp_path / "dup_pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: dup-pkg\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[prunekit.criteria]\nmagnitude = dup_mod:Thing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_cli_shows_a_duplicated_name_as_an_error(duplicate_distribution, capsys):
+    code = registry.main([])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.split()[1:2] == ["magnitude"]]
+    assert code == 1 and len(rows) == 2
+    assert all("DUPLICATE" in r and not r.rstrip().endswith("ok") for r in rows)
+    assert "dup-pkg" in rows[0] + rows[1]
+    with pytest.raises(PluginError, match="registered twice"):
+        registry.get_criterion("magnitude")
+
+
 def test_keras3_first_import_gives_fix_message():
     code = textwrap.dedent("""
         import os; os.environ.pop("TF_USE_LEGACY_KERAS", None)
