@@ -143,36 +143,51 @@ class SynFlowGradient:
         names, kernels = _kernels(model)
         mask_vars = prunable.mask_variables(model)
         floating = [v for v in model.variables if v.dtype.is_floating]
-        saved = [tf.identity(v) for v in floating]
-        step = _traced(model, "synflow", lambda: _synflow_step(model, kernels))
+        read, step = _traced(model, "synflow", lambda: _synflow_steps(model, kernels, floating, mask_vars))
+        given = [masks.get(n) if masks is not None else None for n in names]
+        given = [tf.cast(m if m is not None else mask_vars[n] if n in mask_vars else tf.ones(k.shape), k.dtype)
+                 for n, k, m in zip(names, kernels, given)]
+        saved = read()
         try:
-            for v in floating:
-                v.assign(tf.abs(v))
-            for name, kernel in zip(names, kernels):
-                m = masks.get(name) if masks is not None else None
-                if m is not None:
-                    kernel.assign(kernel * tf.cast(m, kernel.dtype))
-                    if name in mask_vars:
-                        mask_vars[name].assign(tf.cast(m, mask_vars[name].dtype))
-            grads = step(self.ones)
-        finally:
+            grads, finite = step(self.ones, given)  # |.|, mask, forward, backward, restore: one graph
+        except BaseException:
             for v, value in zip(floating, saved):
                 v.assign(value)
-        out = {n: tf.convert_to_tensor(g, tf.float32) for n, g in zip(names, grads)}
-        if not all(bool(tf.reduce_all(tf.math.is_finite(g))) for g in out.values()):
+            raise
+        if not bool(finite):
             raise FloatingPointError("synflow: R = 1^T prod|W| 1 overflowed float32 for this model.")
-        return out
+        return {n: tf.convert_to_tensor(g, tf.float32) for n, g in zip(names, grads)}
 
 
-def _synflow_step(model, kernels):
+def _synflow_steps(model, kernels, floating, mask_vars):
+    """``read() -> values`` and ``step(ones, masks) -> (dR/d|theta|, finite)``; ``step`` leaves
+    every variable as it found it."""
+    wrapped = {id(k): mask_vars[k.name] for k in kernels if k.name in mask_vars}
+
     @tf.function
-    def step(ones):
+    def read():
+        return [tf.identity(v) for v in floating]
+
+    @tf.function
+    def step(ones, masks):
+        saved = [tf.identity(v) for v in floating]
+        for v in floating:
+            v.assign(tf.abs(v))
+        for kernel, mask in zip(kernels, masks):
+            kernel.assign(kernel * mask)
+            if id(kernel) in wrapped:  # tfmot's forward pass multiplies by its own mask
+                wrapped[id(kernel)].assign(tf.cast(mask, wrapped[id(kernel)].dtype))
         with tf.GradientTape() as tape:
             outputs = tf.nest.flatten(model(ones, training=False))
             r = tf.add_n([tf.reduce_sum(tf.cast(o, tf.float32)) for o in outputs])
-        return tape.gradient(r, kernels, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        grads = tape.gradient(r, kernels, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+        with tf.control_dependencies(grads + [finite]):
+            for v, value in zip(floating, saved):
+                v.assign(value)
+        return [tf.identity(g) for g in grads], tf.identity(finite)
 
-    return step
+    return read, step
 
 
 __all__ = ["STATISTICS", "compute", "HessianGradient", "SynFlowGradient"]
