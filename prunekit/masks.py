@@ -120,6 +120,17 @@ def nm_pattern(masks: dict, m: int) -> dict:
     return out
 
 
+def scope_pattern(masks: dict, scope: str) -> dict | None:
+    """What an event reports of an N:M scope: ``{"pattern": "N:M", "holds": bool,
+    "per_layer": {name: most nonzeros in a group}}``; None for 'layer' / 'global'."""
+    nm = parse_nm(check_scope(scope))
+    if nm is None:
+        return None
+    per_layer = nm_pattern(masks, nm[1])
+    holds = all(k is not None and k <= nm[0] for k in per_layer.values())
+    return {"pattern": f"{nm[0]}:{nm[1]}", "holds": holds, "per_layer": per_layer}
+
+
 def check_sparsity(sparsity: float, field: str = "sparsity") -> None:
     if not 0.0 <= float(sparsity) < 1.0:
         raise ValueError(f"{field} must be in [0, 1), got {sparsity}.")

@@ -189,6 +189,30 @@ def test_synflow_through_the_callback_equals_the_criterion_on_the_model():
         np.testing.assert_array_equal(got[n].numpy(), expect[n].numpy())
 
 
+def test_grasp_through_the_callback_on_a_wrapped_convnet_equals_the_criterion():
+    """Double backpropagation through tfmot's wrappers, a convolution and batch norm."""
+    def net():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(4, 3, name="c1"),
+                                 keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                                 keras.layers.Flatten(), keras.layers.Dense(3, name="d")])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20, 6, 6, 1)).astype("float32"), np.arange(20) % 3
+    crit = registry.get_criterion("grasp", temperature=5.0)
+    model = net()
+    weights = {n: v.numpy() for n, v in prunekit.prunable.prunable_weights(model).items()}
+    expect = crit.masks(weights, 0.8, scope="global",
+                        statistics=statistics.compute(model, (x, y), crit.requires, num_examples=20))
+    wrapped = prunekit.wrap(net())
+    wrapped.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cb = prunekit.PruningCallback(crit, schedules.OneShot(0.8, at_step=0), scope="global", data=(x, y),
+                                  num_examples=20)
+    wrapped.fit(x, y, epochs=1, batch_size=20, verbose=0, callbacks=[cb])
+    got = prunekit.prunable.mask_variables(wrapped)
+    for n in expect:
+        np.testing.assert_array_equal(got[n].numpy(), expect[n].numpy())
+
+
 def test_snip_and_lamp_by_hand():
     w = {"k": np.array([[2.0, -1.0], [0.5, -3.0]], "float32")}
     g = {"k": np.array([[0.1, 0.2], [-1.0, 0.0]], "float32")}

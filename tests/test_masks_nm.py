@@ -88,3 +88,13 @@ def test_nm_pattern_reports_largest_group_count():
     mask[[0, 1, 2], 0] = 1  # 3 of the first group of column 0
     mask[[4], 1] = 1
     assert masks_lib.nm_pattern({"a": mask, "odd": np.ones((6, 2))}, 4) == {"a": 3, "odd": None}
+
+
+def test_scope_pattern_is_what_an_event_reports():
+    weights, _ = _problem()
+    masks = registry.get_criterion("magnitude").masks(weights, 0.5, scope="2:4")
+    assert masks_lib.scope_pattern(masks, "2:4") == {"pattern": "2:4", "holds": True,
+                                                     "per_layer": {n: 2 for n in SHAPES}}
+    dense = {n: np.ones(s) for n, s in SHAPES.items()}
+    assert masks_lib.scope_pattern(dense, "2:4")["holds"] is False
+    assert masks_lib.scope_pattern(masks, "global") is None
