@@ -144,8 +144,8 @@ class SynFlowGradient:
         mask_vars = prunable.mask_variables(model)
         floating = [v for v in model.variables if v.dtype.is_floating]
         read, step = _traced(model, "synflow", lambda: _synflow_steps(model, kernels, floating, mask_vars))
-        given = [masks.get(n) if masks is not None else None for n in names]
-        given = [tf.cast(m if m is not None else mask_vars[n] if n in mask_vars else tf.ones(k.shape), k.dtype)
+        given = [(masks or {}).get(n) for n in names]  # else the model's own masks, else none
+        given = [tf.cast(m if m is not None else mask_vars.get(n, tf.ones(k.shape)), k.dtype)
                  for n, k, m in zip(names, kernels, given)]
         saved = read()
         try:

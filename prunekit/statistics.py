@@ -108,9 +108,10 @@ def _check_requires(requires):
     if isinstance(requires, str):
         requires = (requires,)
     requires = tuple(requires)
-    unknown = sorted(set(requires) - set(STATISTICS) - set(init_statistics.STATISTICS))
+    known = STATISTICS + init_statistics.STATISTICS
+    unknown = sorted(set(requires) - set(known))
     if unknown:
-        raise ValueError(f"unknown statistics {unknown}; known: {list(STATISTICS + init_statistics.STATISTICS)}.")
+        raise ValueError(f"unknown statistics {unknown}; known: {list(known)}.")
     return requires
 
 
