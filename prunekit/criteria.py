@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from prunekit import masks as masks_lib
 
-STATISTICS = ("gradient", "fisher")
+STATISTICS = ("gradient", "fisher", "hessian_gradient", "synflow")  # see prunekit.statistics
 
 
 class Criterion:

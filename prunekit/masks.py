@@ -1,8 +1,14 @@
-"""Scores to masks: keep the top-k scores, per layer or over all layers at once.
+"""Scores to masks: keep the top-k scores, per layer, over all layers at once, or N:M.
 
 Pure functions on dicts ``{weight_name: tensor}``; no Keras, no state.
 The number kept matches tfmot's magnitude pruning: k = max(1, round(n * (1 - sparsity))).
 Ties are broken by position (lower flat index kept first), so masks are deterministic.
+
+Scope ``"N:M"`` (e.g. ``"2:4"``, the pattern sparse tensor cores accelerate; tfmot's
+``sparsity_m_by_n``): in every group of M consecutive weights along the input dimension
+(the kernel's second-to-last axis: Dense (in, out), Conv (..., in, out)) the N best-scored
+are kept, so the sparsity is exactly 1 - N/M. A kernel whose input dimension is not a
+multiple of M is refused (no partial groups), as is a target other than 1 - N/M.
 """
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 SCOPES = ("layer", "global")
+_SCOPE_HELP = "scope must be one of 'layer', 'global' or 'N:M' with integers 1 <= N < M (e.g. '2:4')"
 
 
 def keep_count(size: int, sparsity: float) -> int:
@@ -31,9 +38,10 @@ def _topk_mask(flat_scores: tf.Tensor, k: int) -> tf.Tensor:
 def topk_masks(scores: dict, sparsity: float, scope: str = "layer") -> dict:
     """Binary float32 masks keeping the highest scores; ``scope`` is 'layer' or 'global'."""
     check_sparsity(sparsity)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}.")
+    nm = parse_nm(check_scope(scope))
     scores = {n: tf.convert_to_tensor(s, tf.float32) for n, s in scores.items()}
+    if nm is not None:
+        return nm_masks(scores, *nm, sparsity=sparsity)
     if scope == "layer":
         return {n: tf.reshape(_topk_mask(tf.reshape(s, [-1]), keep_count(_size(s), sparsity)),
                               s.shape) for n, s in scores.items()}
@@ -42,6 +50,85 @@ def topk_masks(scores: dict, sparsity: float, scope: str = "layer") -> dict:
     mask = _topk_mask(flat, keep_count(_size(flat), sparsity))
     sizes = [_size(scores[n]) for n in names]
     return {n: tf.reshape(m, scores[n].shape) for n, m in zip(names, tf.split(mask, sizes))}
+
+
+def check_scope(scope) -> str:
+    """``scope`` itself when it is 'layer', 'global' or 'N:M' (1 <= N < M); else a one-line error."""
+    if isinstance(scope, str) and scope in SCOPES:
+        return scope
+    parse_nm(scope)
+    return scope
+
+
+def parse_nm(scope) -> tuple[int, int] | None:
+    """``(N, M)`` of an 'N:M' scope, None for 'layer' / 'global'; a bad scope is refused."""
+    if isinstance(scope, str) and scope in SCOPES:
+        return None
+    parts = scope.split(":") if isinstance(scope, str) else []
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"{_SCOPE_HELP}, got {scope!r}.")
+    n, m = int(parts[0]), int(parts[1])
+    if not 1 <= n < m:
+        raise ValueError(f"{_SCOPE_HELP}, got {scope!r}.")
+    return n, m
+
+
+def _groups(t: tf.Tensor, m: int, name: str) -> tf.Tensor:
+    """``t`` as rows of M consecutive entries along the input axis (-2): shape (-1, M)."""
+    if t.shape.rank is None or t.shape.rank < 2:
+        raise ValueError(f"N:M scope needs kernels of rank >= 2 (input axis -2); {name} has shape {t.shape}.")
+    if t.shape[-2] % m:
+        raise ValueError(f"N:M scope: {name} has input dimension {t.shape[-2]}, not a multiple of M = {m}; "
+                         f"use scope 'layer' or 'global' for it, or an M dividing {t.shape[-2]}.")
+    return tf.reshape(tf.experimental.numpy.moveaxis(t, -2, -1), [-1, m])
+
+
+def _ungroup(rows: tf.Tensor, shape) -> tf.Tensor:
+    moved = list(shape[:-2]) + [shape[-1], shape[-2]]
+    return tf.experimental.numpy.moveaxis(tf.reshape(rows, moved), -1, -2)
+
+
+def nm_masks(scores: dict, n: int, m: int, sparsity: float | None = None) -> dict:
+    """Keep the N best scores of every group of M along the input axis (ties: lower index).
+
+    ``sparsity``, when given, must be 1 - N/M: the pattern fixes it.
+    """
+    if sparsity is not None and abs(float(sparsity) - (1.0 - n / m)) > 1e-6:
+        raise ValueError(f"scope '{n}:{m}' prunes to sparsity {1 - n / m:g} exactly, got target {sparsity}; "
+                         f"use a one-shot schedule with target {1 - n / m:g}.")
+    out = {}
+    for name, s in scores.items():
+        s = tf.convert_to_tensor(s, tf.float32)
+        rows = _groups(s, m, name)
+        _, idx = tf.math.top_k(rows, k=n, sorted=False)
+        keep = tf.reduce_sum(tf.one_hot(idx, m, dtype=tf.float32), axis=1)
+        out[name] = _ungroup(keep, s.shape)
+    return out
+
+
+def nm_pattern(masks: dict, m: int) -> dict:
+    """Per mask, the most nonzeros in any group of M along the input axis (the N of N:M it
+    satisfies), or None when its input dimension is not a multiple of M."""
+    out = {}
+    for name, mask in masks.items():
+        mask = np.asarray(mask)
+        if mask.ndim < 2 or mask.shape[-2] % m:
+            out[name] = None
+            continue
+        rows = np.moveaxis(mask != 0, -2, -1).reshape(-1, m)
+        out[name] = int(rows.sum(axis=1).max()) if rows.size else 0
+    return out
+
+
+def scope_pattern(masks: dict, scope: str) -> dict | None:
+    """What an event reports of an N:M scope: ``{"pattern": "N:M", "holds": bool,
+    "per_layer": {name: most nonzeros in a group}}``; None for 'layer' / 'global'."""
+    nm = parse_nm(check_scope(scope))
+    if nm is None:
+        return None
+    per_layer = nm_pattern(masks, nm[1])
+    holds = all(k is not None and k <= nm[0] for k in per_layer.values())
+    return {"pattern": f"{nm[0]}:{nm[1]}", "holds": holds, "per_layer": per_layer}
 
 
 def check_sparsity(sparsity: float, field: str = "sparsity") -> None:

@@ -35,7 +35,7 @@ import tensorflow as tf
 import tf_keras as keras
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
 
-from prunekit import prunable
+from prunekit import init_statistics, prunable
 
 STATISTICS = ("gradient", "fisher")
 # Largest per-example gradient block (elements) a convolution holds at once: 1M = 4 MB
@@ -80,9 +80,12 @@ def compute(model, data, requires, num_examples: int = 1000, batch_size: int = 2
     if isinstance(loss, str):
         from prunekit import registry
         loss = registry.get_loss(loss)
-    requires = tuple(s for s in STATISTICS if s in set(_check_requires(requires)))
+    requires = _check_requires(requires)
+    extra = init_statistics.compute(  # pruning-at-initialisation statistics, evaluated lazily
+        model, requires, lambda: _batches(model, data, num_examples, batch_size, True), loss)
+    requires = tuple(s for s in STATISTICS if s in set(requires))
     if not requires:
-        return {}
+        return extra
     if num_examples < 1 or batch_size < 1:
         raise ValueError(f"num_examples and batch_size must be >= 1, got {num_examples}, {batch_size}.")
     layers = _prunable_layers(model)
@@ -98,16 +101,17 @@ def compute(model, data, requires, num_examples: int = 1000, batch_size: int = 2
         count += n
     if count == 0:
         raise ValueError("data yielded no examples; statistics need at least one.")
-    return {s: {name: t / count for name, t in totals[s].items()} for s in requires}
+    return {**extra, **{s: {name: t / count for name, t in totals[s].items()} for s in requires}}
 
 
 def _check_requires(requires):
     if isinstance(requires, str):
         requires = (requires,)
     requires = tuple(requires)
-    unknown = sorted(set(requires) - set(STATISTICS))
+    known = STATISTICS + init_statistics.STATISTICS
+    unknown = sorted(set(requires) - set(known))
     if unknown:
-        raise ValueError(f"unknown statistics {unknown}; known: {list(STATISTICS)}.")
+        raise ValueError(f"unknown statistics {unknown}; known: {list(known)}.")
     return requires
 
 

@@ -14,7 +14,11 @@ def _problem(seed=0):
     rng = np.random.default_rng(seed)
     weights = {n: rng.normal(size=s).astype("float32") for n, s in SHAPES.items()}
     stats = {"gradient": {n: rng.normal(size=s).astype("float32") for n, s in SHAPES.items()},
-             "fisher": {n: rng.gamma(1.0, size=s).astype("float32") for n, s in SHAPES.items()}}
+             "fisher": {n: rng.gamma(1.0, size=s).astype("float32") for n, s in SHAPES.items()},
+             # grasp's and synflow's statistics, given as values (their models' functions are
+             # tested in test_init_criteria.py)
+             "hessian_gradient": {n: rng.normal(size=s).astype("float32") for n, s in SHAPES.items()},
+             "synflow": {n: rng.gamma(1.0, size=s).astype("float32") for n, s in SHAPES.items()}}
     return weights, stats
 
 

@@ -8,7 +8,7 @@ import pytest
 from prunekit import registry
 from prunekit.registry import PluginError
 
-BUILTIN_CRITERIA = {"magnitude", "random", "taylor1", "obd", "qm"}
+BUILTIN_CRITERIA = {"magnitude", "random", "taylor1", "obd", "qm", "snip", "grasp", "synflow"}
 
 
 def test_discovery_is_sorted_and_finds_builtins_and_third_party():
@@ -16,14 +16,14 @@ def test_discovery_is_sorted_and_finds_builtins_and_third_party():
     names = [s.name for s in specs]
     assert names == sorted(names)
     assert BUILTIN_CRITERIA <= set(names)
-    snip = [s for s in specs if s.name == "snip"]
-    assert snip and snip[0].distribution == "prunekit-example"
+    lamp = [s for s in specs if s.name == "lamp"]
+    assert lamp and lamp[0].distribution == "prunekit-example"
 
 
 def test_third_party_criterion_is_used_by_name():
-    crit = registry.get_criterion("snip", lam=0.5)
-    assert type(crit).__module__ == "prunekit_example.snip"
-    assert crit.lam == 0.5 and crit.normalize is True
+    crit = registry.get_criterion("lamp", lam=0.5)
+    assert type(crit).__module__ == "prunekit_example.lamp"
+    assert crit.lam == 0.5
 
 
 def test_unknown_name_suggests():
@@ -63,7 +63,7 @@ def test_broken_plugin_is_named_and_others_still_load(broken_distribution):
     message = str(err.value)
     assert "'broken'" in message and "broken-pkg" in message and "broken_mod:Thing" in message
     assert "boom at import" in message
-    for name in BUILTIN_CRITERIA | {"snip"}:
+    for name in BUILTIN_CRITERIA | {"lamp"}:
         assert registry.get_criterion(name) is not None
 
 
