@@ -11,7 +11,7 @@ import time
 import pytest
 
 from prunekit.study.execute import executors
-from prunekit.study.spec import grid, identity
+from prunekit.study.runspec import grid, identity
 from prunekit.study import main as study_main
 from prunekit.study.store import results
 from test_study_grid import TINY

@@ -2,7 +2,7 @@
 import pytest
 
 from prunekit.study.report import checks as report_checks
-from prunekit.study.spec import validate as checks, grid
+from prunekit.study.runspec import validate as checks, grid
 
 
 def test_evaluator_options_are_checked_against_the_signature():

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from prunekit.study.spec import grid, identity
+from prunekit.study.runspec import grid, identity
 from prunekit.study import main as study_main
 from prunekit.study.analysis import summary as summary_lib
 from prunekit.study.store import results, rundir

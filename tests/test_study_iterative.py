@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import prunekit  # noqa: F401  (tf_keras before TensorFlow)
-from prunekit.study.spec import grid
+from prunekit.study.runspec import grid
 from prunekit.study.execute import model as model_lib, run, train
-from prunekit.study.spec.types import RunSpec
+from prunekit.study.runspec.types import RunSpec
 from test_study_grid import SPEC
 
 

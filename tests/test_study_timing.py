@@ -9,7 +9,7 @@ import pytest
 
 import prunekit  # noqa: F401  (tf_keras before TensorFlow)
 from prunekit import timing as T
-from prunekit.study.spec import grid, timings
+from prunekit.study.runspec import grid, timings
 from prunekit.study.execute import run
 from test_study_grid import SPEC, TINY, _load
 
@@ -78,7 +78,7 @@ def test_invalid_timing_fails_validation_naming_the_field(tiny_config, entry, ne
 
 
 def test_finetune_lr_is_the_same_run_as_finetune_learning_rate(tiny_config):
-    from prunekit.study.spec import identity
+    from prunekit.study.runspec import identity
 
     ids = []
     for key in ("finetune_lr", "finetune_learning_rate"):
@@ -123,7 +123,7 @@ def _config(name, variant=None):
 
 
 def test_loss_modelling_validates_with_local_steps_and_only_keeps_identities():
-    from prunekit.study.spec import identity
+    from prunekit.study.runspec import identity
 
     config = _config("loss_modelling", "digits")
     full = grid.expand(config, check_plugins=False)

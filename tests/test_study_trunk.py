@@ -12,9 +12,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from prunekit.study.spec import grid
+from prunekit.study.runspec import grid
 from prunekit.study.execute import order, trunk
-from prunekit.study.spec.types import Timing
+from prunekit.study.runspec.types import Timing
 
 CONFIG = '''
 import ml_collections
@@ -166,7 +166,7 @@ def _quick():
 
 
 def test_quick_grid_saved_compute_hand_count():
-    from prunekit.study.spec import identity
+    from prunekit.study.runspec import identity
 
     specs = grid.expand(_quick(), check_plugins=False)
     by_id = {identity.run_id(s): s for s in specs}

@@ -9,7 +9,7 @@ Rooms, each a subpackage with one job; imports run down this list, never up:
 - :mod:`~prunekit.study.execute`:  one run (load -> build -> train -> evaluate -> save), the
   shared dense trunk, the in-process and Ray executors
 - :mod:`~prunekit.study.store`:    run directories and atomic writes, resume, results.jsonl
-- :mod:`~prunekit.study.spec`:     the config vocabulary, the typed run spec, validation,
+- :mod:`~prunekit.study.runspec`:     the config vocabulary, the typed run spec, validation,
   grid expansion, run identity
 - :mod:`~prunekit.study.pruning` (the one door to the pruning/timing API) and
   :mod:`~prunekit.study.datasets` (the run's arrays): used by the rooms above

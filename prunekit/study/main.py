@@ -10,7 +10,7 @@ before any training; a bad config is one line per problem and exit code 2. Rerun
 same command skips finished runs; a killed run is redone.
 
 The driver: parse (:mod:`~prunekit.study.cli`) -> validate and expand
-(:mod:`~prunekit.study.spec`) -> trunks and runs (:mod:`~prunekit.study.execute`) ->
+(:mod:`~prunekit.study.runspec`) -> trunks and runs (:mod:`~prunekit.study.execute`) ->
 results (:mod:`~prunekit.study.store`) -> summary, population metrics, report and plots
 (:mod:`~prunekit.study.analysis`, :mod:`~prunekit.study.report`) -> timing.json.
 """
@@ -66,7 +66,7 @@ def _trunk_plan(by_id):
 def _validate(config, FLAGS, t_start):
     """The study with its expanded grid, or raises ConfigError."""
     from prunekit.study.report import checks
-    from prunekit.study.spec import grid
+    from prunekit.study.runspec import grid
 
     specs = grid.expand(config, checks=checks.names())
     ids = [s.run_id() for s in specs]
@@ -87,7 +87,7 @@ def _dry_run(study: Study) -> int:
 
 def _open_workdir(study: Study) -> dict:
     """Creates the work directory, writes study.json, plans resume; returns study.json's content."""
-    from prunekit.study.spec import grid
+    from prunekit.study.runspec import grid
     from prunekit.study.store import resume, rundir
 
     flag = study.flags["config"]
@@ -253,7 +253,7 @@ def main(argv=None) -> int:
         config, FLAGS = parse(argv)
     except ValueError as e:
         return cli.error(str(e))
-    from prunekit.study.spec.fields import ConfigError
+    from prunekit.study.runspec.fields import ConfigError
 
     t0 = time.perf_counter()
     # Start-up every run pays, measured apart from the study overhead: TensorFlow, and tfmot

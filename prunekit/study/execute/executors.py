@@ -17,7 +17,7 @@ import tempfile
 import time
 import traceback
 
-from prunekit.study.spec.types import RunSpec
+from prunekit.study.runspec.types import RunSpec
 from prunekit.study.store import rundir
 
 

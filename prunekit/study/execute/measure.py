@@ -2,7 +2,7 @@
 representation), the event metrics, sparsity and the suite's evaluators the config names.
 
 The study's own evaluator names (``accuracy``, ``sparsity``, ``knn``: the readout, always
-measured; see :mod:`prunekit.study.spec.readouts`) are not suite evaluators; every other name
+measured; see :mod:`prunekit.study.runspec.readouts`) are not suite evaluators; every other name
 is one of :data:`prunekit.evaluation.suite.EVALUATORS`, whose declarations say which of its
 outputs are per-run metrics (``<evaluator>_<metric>``) and which are per-example arrays
 (``per_example.npz``).
@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from prunekit.study.execute.failed import RunFailed
-from prunekit.study.spec import readouts
+from prunekit.study.runspec import readouts
 
 
 @dataclasses.dataclass

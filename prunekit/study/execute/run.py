@@ -1,6 +1,6 @@
 """One run of a study: load -> build -> train -> evaluate -> save.
 
-:func:`execute` takes a :class:`~prunekit.study.spec.types.RunSpec` (or its dict form) and a
+:func:`execute` takes a :class:`~prunekit.study.runspec.types.RunSpec` (or its dict form) and a
 directory, trains and evaluates, writes the run's artefacts into the directory and returns
 the result dict (``status``, ``metrics``, ``timing``, ...). It raises
 :class:`~prunekit.study.execute.failed.RunFailed` for a run that diverges; the executor
@@ -23,7 +23,7 @@ import time
 import prunekit  # noqa: F401  (tf_keras before TensorFlow)
 
 from prunekit.study.execute.failed import RunFailed
-from prunekit.study.spec.types import RunSpec
+from prunekit.study.runspec.types import RunSpec
 
 
 class _Clock:

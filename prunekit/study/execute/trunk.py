@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import os
 
-from prunekit.study.spec import identity
-from prunekit.study.spec.types import RunSpec
+from prunekit.study.runspec import identity
+from prunekit.study.runspec.types import RunSpec
 from prunekit.study.store import rundir
 
 SHARED_KINDS = ("dense", "oneshot", "gradual")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 
-from prunekit.study.spec.types import RunSpec
+from prunekit.study.runspec.types import RunSpec
 from prunekit.study.store import rundir
 
 def row(rid: str, spec, result: dict) -> dict:

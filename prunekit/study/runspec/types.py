@@ -2,7 +2,7 @@
 
 A :class:`RunSpec` is what the grid expands a config into and what the executor, the trunk,
 the run and the results read. Its dict form (:meth:`RunSpec.to_dict`, the ``spec.json`` of a
-run) is the one the run identity hashes (:mod:`prunekit.study.spec.identity`), so identities
+run) is the one the run identity hashes (:mod:`prunekit.study.runspec.identity`), so identities
 are those of earlier versions. Derived quantities live here, once:
 
     steps_per_epoch = ceil(n_train / batch_size)
@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from prunekit.study.spec import identity
-from prunekit.study.spec.fields import TIMING_FIELDS, TRAIN_FIELDS
+from prunekit.study.runspec import identity
+from prunekit.study.runspec.fields import TIMING_FIELDS, TRAIN_FIELDS
 
 _TIMING_KEYS = sorted({k for f in TIMING_FIELDS.values() for k in f if k != "kind"} | {"rounds"})
 

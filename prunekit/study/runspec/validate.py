@@ -1,14 +1,14 @@
 """Checks of a grid against what is installed: plugins, evaluators, models, datasets, timings.
 
 Each function returns a list of one-line problems (empty when fine). They import plugins and
-look datasets up, but never train; :func:`prunekit.study.spec.grid.expand` calls them all
+look datasets up, but never train; :func:`prunekit.study.runspec.grid.expand` calls them all
 before the first run starts. Nothing here imports the study's report or execution rooms.
 """
 from __future__ import annotations
 
 import importlib
 
-from prunekit.study.spec.fields import suggest as _suggest
+from prunekit.study.runspec.fields import suggest as _suggest
 
 
 def _optional(module: str):
@@ -46,7 +46,7 @@ def plugins(kind: str, entries: dict) -> list[str]:
 
 def evaluator_names() -> list[str]:
     """The study's readout names and the suite's evaluators."""
-    from prunekit.study.spec import readouts
+    from prunekit.study.runspec import readouts
 
     evaluation = _optional("prunekit.evaluation")
     suite = sorted(getattr(evaluation, "EVALUATORS", {}) or {})
@@ -56,7 +56,7 @@ def evaluator_names() -> list[str]:
 def evaluators(evaluation: dict, data_dir=None) -> list[str]:
     """Unknown evaluator names, unknown or bad options (the readouts' declarations, the
     suite evaluators' declared options) and, for ``transfer``, a dataset that cannot be read."""
-    from prunekit.study.spec import readouts
+    from prunekit.study.runspec import readouts
 
     known = evaluator_names()
     problems = [f"evaluation: no evaluator named {name!r}{_suggest(name, known)}; available: {', '.join(known)}"

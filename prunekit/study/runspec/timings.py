@@ -15,7 +15,7 @@ import numbers
 import re
 
 from prunekit.study import pruning
-from prunekit.study.spec.fields import ALIASES
+from prunekit.study.runspec.fields import ALIASES
 
 
 def _where(where: str, message: str, fields) -> str:

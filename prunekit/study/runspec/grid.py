@@ -45,10 +45,10 @@ import itertools
 import math
 import numbers
 
-from prunekit.study.spec import identity, timings
-from prunekit.study.spec.fields import (ALIASES, OPTIMIZERS, SCOPES, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS,
+from prunekit.study.runspec import identity, timings
+from prunekit.study.runspec.fields import (ALIASES, OPTIMIZERS, SCOPES, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS,
                                         ConfigError, suggest)
-from prunekit.study.spec.types import Plugin, RunSpec, Timing, Training
+from prunekit.study.runspec.types import Plugin, RunSpec, Timing, Training
 
 
 def _plain(value):
@@ -196,7 +196,7 @@ def _only(c: dict, sections: dict, problems: list) -> None:
 
 def _installed(c: dict, losses, criteria, evaluation, entries, checks) -> list:
     """What only the installed plugins, models, datasets and evaluators can tell."""
-    from prunekit.study.spec import validate
+    from prunekit.study.runspec import validate
 
     data_dir = c.get("data_dir") or None
     problems = validate.plugins("loss", losses) + validate.plugins("criterion", criteria)

@@ -1,1 +1,0 @@
-"""Spec room: the config vocabulary, the typed run spec, validation, grid expansion, run identity."""
