@@ -22,7 +22,7 @@ import sys
 import time
 
 from prunekit.study import cli
-from prunekit.study.cli import EXIT_BAD_INPUT, parse  # noqa: F401  (the command line's names)
+from prunekit.study.cli import parse
 
 
 @dataclasses.dataclass

@@ -25,7 +25,6 @@ plots and the report share one pass over the files.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
