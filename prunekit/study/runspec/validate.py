@@ -26,7 +26,7 @@ def plugins(kind: str, entries: dict) -> list[str]:
     problems = []
     available = registry.names(kind)
     for label, entry in entries.items():
-        name = entry["plugin"]
+        name = entry.plugin
         if name not in available:
             problems.append(f"{section}.{label}: no {kind} plugin named {name!r}"
                             f"{_suggest(name, available)}; available: {', '.join(available) or 'none'}")
@@ -37,7 +37,7 @@ def plugins(kind: str, entries: dict) -> list[str]:
             problems.append(f"{section}.{label}: {e}")
             continue
         valid = registry.options(cls)
-        for opt in entry["options"]:
+        for opt in entry.options:
             if opt not in valid:
                 problems.append(f"{section}.{label}: {kind} {name!r} has no option {opt!r}"
                                 f"{_suggest(opt, valid)}; valid: {', '.join(sorted(valid)) or 'none'}")
