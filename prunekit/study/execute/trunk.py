@@ -9,7 +9,7 @@ every epoch a run of the group branches at. A run branches at the start of the e
 its first event, ``b = floor(first_event_step / steps_per_epoch)`` (a prune after training:
 ``b = epochs``; the dense baseline: ``b = epochs``, it trains nothing itself), loads the
 checkpoint into its own (wrapped) model and fits epochs ``[b, epochs)``. The data order and
-augmentation are functions of (seed, epoch) and (seed, step) (:mod:`prunekit.study.order`), so
+augmentation are functions of (seed, epoch) and (seed, step) (:mod:`prunekit.study.execute.order`), so
 the branched run computes what it computes trained from step 0 (bit for bit under op
 determinism, tests/test_study_trunk.py). Branching only at epoch starts keeps every Keras
 epoch whole (the last epoch's mean loss is the run's ``train_loss``).

@@ -18,7 +18,7 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
                    vocabulary: a float is a fraction of training (0.0 = at initialisation,
                    1.0 = after training), an int or "200" optimizer steps, "3ep" epochs,
                    "50%" a fraction; oneshot/gradual entries become prunekit.timing.OneShot /
-                   Gradual and are validated by them (see prunekit.study.timings).
+                   Gradual and are validated by them (see prunekit.study.runspec.timings).
 ``sparsities``     targets in [0, 1); ``seeds`` model seeds (a population for PIEs)
 ``scope``          ``layer`` or ``global`` ranking
 ``prune_heads``    also prune the loss plugin's heads (``head_*`` layers: classifier,
