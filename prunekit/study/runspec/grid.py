@@ -194,14 +194,13 @@ def _only(c: dict, sections: dict, problems: list) -> None:
                     del sections[key][label]
 
 
-def _installed(c: dict, losses, criteria, evaluation, entries, checks) -> list:
+def _installed(c: dict, losses, criteria, evaluation, checks) -> list:
     """What only the installed plugins, models, datasets and evaluators can tell."""
     from prunekit.study.runspec import validate
 
     data_dir = c.get("data_dir") or None
     problems = validate.plugins("loss", losses) + validate.plugins("criterion", criteria)
     problems += validate.evaluators(evaluation, data_dir)
-    problems += validate.timings_supported(entries)
     if checks is not None:
         problems += validate.findings(c.get("findings") or {}, checks)
     problems += validate.model(c.get("model"), c.get("model_options") or {})
@@ -225,7 +224,7 @@ def expand(config, check_plugins=True, checks=None) -> list[RunSpec]:
     evaluation = {k: dict(v or {}) for k, v in (c.get("evaluation") or {"accuracy": {}}).items()}
     _only(c, {"losses": losses, "criteria": criteria, "timings": entries}, problems)
     if check_plugins:
-        problems += _installed(c, losses, criteria, evaluation, entries, checks)
+        problems += _installed(c, losses, criteria, evaluation, checks)
     if problems:
         raise ConfigError(problems)
     artefacts = c.get("artefacts", {})

@@ -77,8 +77,7 @@ class Timing:
         """Event steps of a oneshot/gradual timing (ValueError when not resolvable)."""
         from prunekit.study import pruning
 
-        fields = {k: v for k, v in self.fields().items()}
-        return pruning.event_steps(self.kind, fields, sparsity, steps_per_epoch, epochs)
+        return pruning.event_steps(self.kind, self.fields(), sparsity, steps_per_epoch, epochs)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -92,16 +92,6 @@ def findings(findings: dict, checks) -> list[str]:
     return problems
 
 
-def timings_supported(timings: dict) -> list[str]:
-    """Timings the study's run cannot execute yet."""
-    timing = _optional("prunekit.timing")
-    problems = []
-    for label, t in timings.items():
-        if timing is None:
-            problems.append(f"timings.{label}: prunekit.timing is not installed")
-    return problems
-
-
 def model(name, options: dict) -> list[str]:
     models = _optional("prunekit.models")
     if models is None:
