@@ -218,3 +218,15 @@ def test_data_order_is_a_function_of_seed_and_epoch():
     again = [b[0].numpy() for b in order.training_data(aug, x / 200.0, y, batch_size=16, seed=3, first=1, last=2)]
     for a, b in zip(views[4:], again):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_damaged_trunk_checkpoint_is_named(tmp_path):
+    from prunekit.checkpoint import CheckpointError
+    from prunekit.study.execute import train
+
+    bad = tmp_path / "epoch_0003.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CheckpointError, match=str(bad)):
+        train._branch(None, {"epoch": 3, "path": str(bad)})
+    with pytest.raises(train.RunFailed, match="diverged"):  # a failed trunk fails its runs with its reason
+        train._branch(None, {"epoch": 3, "failed": "training loss diverged"})
