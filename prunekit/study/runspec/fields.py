@@ -1,5 +1,6 @@
 """The study config's vocabulary: fields and defaults, choices, the did-you-mean helper and
-:class:`ConfigError`. One definition each, read by validation, expansion and the run."""
+:class:`ConfigError`. One definition each, read by validation, expansion and the run (the
+ranking scopes are :data:`prunekit.masks.SCOPES`)."""
 from __future__ import annotations
 
 import difflib
@@ -14,7 +15,6 @@ ALIASES = {"finetune_lr": "finetune_learning_rate"}  # config spelling -> spec k
 TRAIN_FIELDS = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9,
                 "weight_decay": 0.0}
 OPTIMIZERS = ("sgd", "adam")
-SCOPES = ("layer", "global")
 STRATEGIES = ("", "mirrored")
 
 
@@ -32,5 +32,5 @@ def suggest(name, choices) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-__all__ = ["TIMING_FIELDS", "ALIASES", "TRAIN_FIELDS", "OPTIMIZERS", "SCOPES", "STRATEGIES", "ConfigError",
+__all__ = ["TIMING_FIELDS", "ALIASES", "TRAIN_FIELDS", "OPTIMIZERS", "STRATEGIES", "ConfigError",
            "suggest"]

@@ -46,8 +46,8 @@ import math
 import numbers
 
 from prunekit.study.runspec import identity, timings
-from prunekit.study.runspec.fields import (ALIASES, OPTIMIZERS, SCOPES, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS,
-                                        ConfigError, suggest)
+from prunekit.study.runspec.fields import (ALIASES, OPTIMIZERS, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS, ConfigError,
+                                           suggest)
 from prunekit.study.runspec.types import Plugin, RunSpec, Timing, Training
 
 
@@ -154,6 +154,8 @@ def _train(c: dict, problems: list) -> dict:
 
 def _axes(c: dict, problems: list):
     """(sparsities, seeds, scope, strategy, prune_heads), each checked."""
+    from prunekit.masks import SCOPES  # the one definition of the ranking scopes
+
     sparsities = list(c.get("sparsities") or [])
     for s in sparsities:
         if not (isinstance(s, numbers.Real) and 0 <= s < 1):
