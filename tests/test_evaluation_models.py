@@ -143,6 +143,15 @@ def test_evaluators_run_with_uniform_signature(trained):
     assert res["prediction_depth"]["pd_score"].shape == (60,)
     assert list(res["prediction_depth"]["probed_layers"]) == ["d1", "features", "logits"]
     assert set(res["psp_entropy"]) >= {"psp_entropy", "psp_entropy/d1", "psp_entropy/features"}
+    # Every output is declared: scalars as per-run metrics, test-split arrays as per-example.
+    kept = {}
+    for name, out in res.items():
+        metrics, arrays = ev.EVALUATORS[name].split(out)
+        assert all(np.ndim(v) == 0 for v in metrics.values()), name
+        assert all(a.shape == (60,) for a in arrays.values()), name
+        kept.update(arrays)
+    assert set(kept) == {"q_score", "pd_score", "prediction_depth"} == set(ev.suite.per_example_names())
+    assert ev.EVALUATORS["accuracy"].split(res["accuracy"])[0] == res["accuracy"]
     with pytest.raises(TypeError):
         ev.evaluate("accuracy", model, data, not_an_option=1)
     with pytest.raises(KeyError, match="unknown evaluator"):
@@ -163,3 +172,12 @@ def test_wrapped_model_read_outs_and_sharpness():
     assert ev.sharpness(pruned, (x, y), radius=0.0, num_directions=1)["mean"] == pytest.approx(0.0, abs=1e-7)
     for w, b in zip(pruned.weights, before):
         np.testing.assert_array_equal(w.numpy(), b)
+
+
+def test_an_undeclared_evaluator_output_is_an_error():
+    from prunekit.evaluation.suite import Evaluator
+
+    e = Evaluator("x", lambda model, data, *, k=3: {"a": 1.0, "b": 2.0}, metrics=("a",))
+    assert e.options() == {"k": 3} and e.required() == []
+    with pytest.raises(ValueError, match="evaluator 'x' returned 'b', which it does not declare"):
+        e.split(e(None, None))

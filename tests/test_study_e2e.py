@@ -1,5 +1,6 @@
 """The study driver end to end: the real command (subprocess), kill -9 and resume, a NaN run,
 and the Ray executor giving the same results as the in-process one. Tiny config: 3 runs."""
+import dataclasses
 import json
 import os
 import signal
@@ -9,7 +10,10 @@ import time
 
 import pytest
 
-from prunekit.study import executors, grid, identity, main as study_main, results
+from prunekit.study.execute import executors
+from prunekit.study.runspec import grid, identity
+from prunekit.study import main as study_main
+from prunekit.study.store import results
 from test_study_grid import TINY
 
 BIN = os.path.join(os.path.dirname(sys.executable), "prunekit-study")
@@ -81,7 +85,7 @@ def test_nan_run_is_recorded_as_failed_and_the_rest_finish(tiny, tmp_path):
     config = mod.get_config()
     config.timings = {"gradual": dict(config.timings.gradual)}
     specs = grid.expand(config)  # dense + one gradual run
-    specs[1]["train"] = {**specs[1]["train"], "learning_rate": 1e30}
+    specs[1] = dataclasses.replace(specs[1], train=dataclasses.replace(specs[1].train, learning_rate=1e30))
     workdir = str(tmp_path / "w")
     done = {}
     executors.InProcess().run(workdir, [(identity.run_id(s), s) for s in specs],

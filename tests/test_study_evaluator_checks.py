@@ -1,7 +1,8 @@
 """Config validation of evaluator options and paper B's fields, before any training."""
 import pytest
 
-from prunekit.study import checks, grid
+from prunekit.study.report import checks as report_checks
+from prunekit.study.runspec import validate as checks, grid
 
 
 def test_evaluator_options_are_checked_against_the_signature():
@@ -25,7 +26,7 @@ def test_iterative_retrain_with_labels_must_be_a_bool():
 
 
 def test_findings_must_name_a_known_check():
-    (problem,) = checks.findings({"overlap": {"claim": "x", "check": "label_free_mask_overlapp"}})
+    (problem,) = checks.findings({"overlap": {"claim": "x", "check": "label_free_mask_overlapp"}}, report_checks.names())
     assert problem.startswith("findings.overlap.check: no check 'label_free_mask_overlapp' "
                               "(did you mean 'label_free_mask_overlap'?)")
-    assert checks.findings({"a": {"claim": "x", "check": "pies_harder"}, "b": {"claim": "y"}}) == []
+    assert checks.findings({"a": {"claim": "x", "check": "pies_harder"}, "b": {"claim": "y"}}, report_checks.names()) == []

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prunekit.study import findings_locality as loc
-from prunekit.study import findings_population as fp
-from prunekit.study import plots, report
-from prunekit.study.population import Population
+from prunekit.study.report import findings_locality as loc
+from prunekit.study.report import findings_population as fp
+from prunekit.study.report import plots, checks as report
+from prunekit.study.analysis.population import Population
 
 
 def _difficulty(q_pie, q_non, pd_pie, pd_non, p=0.01, groups=3):
@@ -196,7 +196,7 @@ B = {("cross_entropy", "magnitude", 0.5): 0.95, ("rotation", "magnitude", 0.5): 
 
 
 def test_ssl_mask_matches_supervised():
-    from prunekit.study import findings_masks as fm
+    from prunekit.study.report import findings_masks as fm
 
     out = fm.ssl_mask_matches_supervised(_b_summary(B))
     assert "s=0.9 rotation 0.890 vs cross_entropy 0.900 (as good, CI ±0.020)" in out
@@ -211,7 +211,7 @@ def test_ssl_mask_matches_supervised():
 
 
 def test_beats_random_masks():
-    from prunekit.study import findings_masks as fm
+    from prunekit.study.report import findings_masks as fm
 
     out = fm.beats_random_masks(_b_summary(B))
     assert out == ("at sparsity 0.9, test accuracy retrained with labels: cross_entropy 0.900 vs random 0.700 "
@@ -223,7 +223,7 @@ def test_beats_random_masks():
 
 
 def test_transfer_preserved():
-    from prunekit.study import findings_masks as fm
+    from prunekit.study.report import findings_masks as fm
 
     t = {("rotation", "dense", 0.0): 0.80, ("rotation", "magnitude", 0.5): 0.79,
          ("rotation", "magnitude", 0.9): 0.70}

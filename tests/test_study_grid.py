@@ -4,7 +4,10 @@ import os
 
 import pytest
 
-from prunekit.study import grid, identity, main as study_main, results, rundir
+from prunekit.study.runspec import grid, identity
+from prunekit.study import main as study_main
+from prunekit.study.analysis import summary as summary_lib
+from prunekit.study.store import results, rundir
 
 SPEC = {"dataset": {"name": "digits", "data_dir": None}, "model": {"name": "mlp", "options": {"widths": [16]}},
         "train": {"epochs": 2, "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9,
@@ -82,7 +85,7 @@ def test_grid_expansion_counts_and_order(tiny_config):
     config.seeds = (0, 1)
     specs = grid.expand(config)
     assert len(specs) == 2 + 2 * 2  # dense per seed + 2 timings x 1 sparsity x 2 seeds
-    assert [s["timing"]["label"] for s in specs][:2] == ["dense", "dense"]
+    assert [s.timing.label for s in specs][:2] == ["dense", "dense"]
     assert len({identity.run_id(s) for s in specs}) == len(specs)
     config.sparsities = (0.5, 0.7)  # adding a sparsity keeps the old runs' identities
     more = {identity.run_id(s) for s in grid.expand(config)}
@@ -125,7 +128,7 @@ def test_summary_mean_and_t_interval():
     rows = [{"status": "ok", "loss": "ce", "criterion": "m", "timing": "t", "timing_kind": "gradual",
              "sparsity": 0.5, "seed": s, "test_accuracy": a} for s, a in enumerate([0.8, 0.9, 1.0])]
     rows.append({**rows[0], "seed": 3, "status": "failed", "test_accuracy": None})
-    summary = results.summarise(rows)
+    summary = summary_lib.summarise(rows)
     rec = summary.iloc[0]
     assert rec["n"] == 3 and rec["n_failed"] == 1
     assert rec["test_accuracy_mean"] == pytest.approx(0.9)
@@ -135,9 +138,9 @@ def test_summary_mean_and_t_interval():
 
 def test_prune_heads_defaults_to_false_and_is_validated(tiny_config):
     config = _load(tiny_config)
-    assert all(s["prune_heads"] is False for s in grid.expand(config))
+    assert all(s.prune_heads is False for s in grid.expand(config))
     config.prune_heads = True
-    assert all(s["prune_heads"] is True for s in grid.expand(config))
+    assert all(s.prune_heads is True for s in grid.expand(config))
     plain = config.to_dict()
     plain["prune_heads"] = "yes"
     with pytest.raises(grid.ConfigError, match="prune_heads must be True or False"):

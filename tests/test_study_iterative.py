@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import prunekit  # noqa: F401  (tf_keras before TensorFlow)
-from prunekit.study import grid, run
+from prunekit.study.runspec import grid
+from prunekit.study.execute import model as model_lib, run, train
+from prunekit.study.runspec.types import RunSpec
 from test_study_grid import SPEC
 
 
@@ -34,7 +36,8 @@ def test_round_records_match_an_independent_first_round(tmp_path):
     import tf_keras as keras
 
     from prunekit import prunable
-    from prunekit.study import datasets, order
+    from prunekit.study import datasets
+    from prunekit.study.execute import order
 
     spec = _spec("cross_entropy", "magnitude", 0.75, 0.5)
     result = run.execute(spec, str(tmp_path))
@@ -54,10 +57,10 @@ def test_round_records_match_an_independent_first_round(tmp_path):
     # Round 1 by hand: the dense model trained one epoch in the run's data order, then the
     # 50 % smallest-magnitude weights of each pruned kernel zeroed; loss/accuracy/KL in numpy.
     x, y = datasets.arrays("digits", "train", None)
-    model, plugin, _, heads = run.build(spec, x.shape[1:], 10, wrapped=False)
+    model, plugin, _, heads = model_lib.build(RunSpec.coerce(spec), x.shape[1:], 10, wrapped=False)
     model.fit(order.training_data(plugin, x, y, batch_size=128, seed=0, first=0, last=1),
               epochs=1, steps_per_epoch=math.ceil(len(x) / 128), verbose=0)
-    xe, ye = x[:run.EVAL_EXAMPLES], y[:run.EVAL_EXAMPLES]
+    xe, ye = x[:train.EVAL_EXAMPLES], y[:train.EVAL_EXAMPLES]
     p = _softmax(model.predict(xe, verbose=0))
     kernels = {n: w for n, w in prunable.prunable_weights(model).items() if n.split("/")[0] not in heads}
     assert len(kernels) == len([k for k in masks[0] if not k.startswith("__")]) == 1

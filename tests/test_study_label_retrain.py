@@ -7,7 +7,7 @@ import tf_keras as keras
 
 import prunekit
 from prunekit import data, evaluation, models, registry
-from prunekit.study import label_retrain
+from prunekit.study.execute import label_retrain
 from prunekit.timing import iterative, mask_io
 
 

@@ -15,7 +15,8 @@ def test_mirrored_run_trains_on_two_replicas_and_prunes(tmp_path):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         sys.path.insert(0, {str(__import__('os').path.dirname(__file__))!r})
         from test_study_grid import SPEC
-        from prunekit.study import grid, run
+        from prunekit.study.runspec import grid
+        from prunekit.study.execute import run
         spec = json.loads(json.dumps(SPEC))
         spec["strategy"] = "mirrored"
         spec["train"]["epochs"] = 2

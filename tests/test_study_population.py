@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from prunekit.study import population, rundir
+from prunekit.study.analysis import population
+from prunekit.study.store import rundir
 
 NAN = float("nan")
 
@@ -100,17 +101,20 @@ def test_csvs_and_missing_inputs(workdir, tmp_path):
 
 def test_suite_evaluator_keeps_per_example_arrays(monkeypatch):
     from prunekit import evaluation
-    from prunekit.study import run
+    from prunekit.evaluation.suite import Evaluator
+    from prunekit.study.execute import measure
 
-    monkeypatch.setitem(evaluation.EVALUATORS, "q_score",
-                        lambda model, data: {"q_score": np.array([1.0, 3.0]), "q_score_mean": 2.0})
+    monkeypatch.setitem(evaluation.EVALUATORS, "q_score", Evaluator(
+        "q_score", lambda model, data: {"q_score": np.array([1.0, 3.0]), "q_score_mean": np.float32(2.0)},
+        metrics=("q_score_mean",), per_example=("q_score",)))
     kept = {}
-    assert run._suite_evaluator("q_score", {}, None, {}, kept) == {"q_score_q_score_mean": 2.0}
+    assert measure.suite_evaluator("q_score", {}, None, {}, kept) == {"q_score_q_score_mean": 2.0}
     np.testing.assert_array_equal(kept["q_score"], [1.0, 3.0])
 
 
 def test_results_row_adds_locality_fields_and_loss_jump():
-    from prunekit.study import results
+    from prunekit.study.analysis import summary as summary_lib
+    from prunekit.study.store import results
 
     spec = {"dataset": {"name": "digits"}, "model": {"name": "tanh_mlp"}, "seed": 0, "sparsity": 0.9,
             "loss": {"label": "cross_entropy", "plugin": "cross_entropy"}, "scope": "global",
@@ -118,20 +122,22 @@ def test_results_row_adds_locality_fields_and_loss_jump():
             "timing": {"label": "oneshot_pi14", "kind": "oneshot", "steps": 14}, "train": {"epochs": 1}}
     r = results.row("x", spec, {"status": "ok", "metrics": {"loss_before_prune": 0.25, "loss_after_prune": 1.0}})
     assert (r["criterion_plugin"], r["lam"], r["local_steps"], r["loss_jump"]) == ("qm", 0.1, 14, 0.75)
-    summary = results.summarise([r, {**r, "seed": 1, "loss_jump": 0.25}])
+    summary = summary_lib.summarise([r, {**r, "seed": 1, "loss_jump": 0.25}])
     assert summary["loss_jump_mean"].iloc[0] == pytest.approx(0.5)
     assert (summary["lam"].iloc[0], summary["local_steps"].iloc[0]) == (0.1, 14)
 
 
 def test_report_has_the_population_sections_and_checks(workdir):
-    from prunekit.study import report, results
+    from prunekit.study.analysis import summary as summary_lib
+    from prunekit.study.report import markdown
+    from prunekit.study.store import results
 
     w, rows = workdir
     study = {"study": "t", "findings": {"overlap": {"claim": "low", "check": "pie_overlap_low"},
                                         "difficulty": {"claim": "harder", "check": "pies_harder"},
                                         "masks": {"claim": "shared", "check": "label_free_mask_overlap"}}}
-    summary = results.summarise(rows)
-    with open(report.write(w, study, rows, summary, population.pie_table(w, rows), [], 1.0), encoding="utf-8") as f:
+    summary = summary_lib.summarise(rows)
+    with open(markdown.write(w, study, rows, summary, population.pie_table(w, rows), [], 1.0), encoding="utf-8") as f:
         text = f.read()
     for title in ("## PIEs vs non-PIEs", "## PIE overlap between", "## Mask overlap between groups"):
         assert title in text
@@ -142,15 +148,17 @@ def test_report_has_the_population_sections_and_checks(workdir):
 
 
 def test_unreadable_arrays_do_not_lose_the_report_or_the_plots(workdir, capsys):
-    from prunekit.study import plots, report, results
+    from prunekit.study.analysis import summary as summary_lib
+    from prunekit.study.report import markdown, plots
+    from prunekit.study.store import results
 
     w, rows = workdir
     with open(os.path.join(rundir.run_dir(w, "a0"), "masks.npz"), "wb") as f:
         f.write(b"not an npz")  # a corrupt artefact
     rows = [dict(r) for r in rows] + [{**rows[2], "id": "a0b", "seed": 7}]  # a fresh cache key
     _run(w, "a0b", [1, 1, 2, 0])
-    summary = results.summarise(rows)
-    path = report.write(w, {"study": "t", "findings": {"x": {"claim": "c", "check": "pies_harder"}}}, rows,
+    summary = summary_lib.summarise(rows)
+    path = markdown.write(w, {"study": "t", "findings": {"x": {"claim": "c", "check": "pies_harder"}}}, rows,
                         summary, [], [], 1.0)
     with open(path, encoding="utf-8") as f:
         text = f.read()

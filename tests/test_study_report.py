@@ -1,7 +1,7 @@
 """Report checks: a paper's finding next to the measured numbers, qualified by the seeds' noise."""
 import pandas as pd
 
-from prunekit.study import report, verdict
+from prunekit.study.report import checks as report, verdict
 
 
 def _summary(gradual, oneshot, ci):

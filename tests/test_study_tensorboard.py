@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from prunekit.study import run
+from prunekit.study.execute import run
 from test_study_grid import SPEC
 
 pytest.importorskip("tensorboard")  # tf.summary.scalar comes from the tensorboard package

@@ -9,8 +9,17 @@ import pytest
 
 import prunekit  # noqa: F401  (tf_keras before TensorFlow)
 from prunekit import timing as T
-from prunekit.study import grid, run, timings
+from prunekit.study.runspec import grid, timings
+from prunekit.study.execute import run
 from test_study_grid import SPEC, TINY, _load
+
+
+def _resolve(timing, sparsity, total_steps, steps_per_epoch):
+    """The step schedule the run's callback resolves a timing entry to."""
+    from prunekit.study import pruning
+
+    fields = {k: v for k, v in timing.items() if k not in ("kind", "label")}
+    return pruning.schedule(timing["kind"], fields, sparsity).resolve(T.Length.of_steps(total_steps, steps_per_epoch))
 
 
 @pytest.fixture
@@ -24,7 +33,7 @@ def tiny_config(tmp_path):
 def test_oneshot_at_resolves_like_prunekit_timing(at):
     length = T.Length(23, 3)
     spec = grid.resolve_timing("t", {"kind": "oneshot", "at": at, "finetune_epochs": 1})
-    step = run.resolve_schedule(spec, 0.5, length.total_steps, length.steps_per_epoch).at_step
+    step = _resolve(spec, 0.5, length.total_steps, length.steps_per_epoch).at_step
     assert step == T.resolve(at, length, "at")
 
 
@@ -32,7 +41,7 @@ def test_oneshot_at_resolves_like_prunekit_timing(at):
 def test_gradual_resolves_like_prunekit_timing(begin, end, frequency):
     length = T.Length(23, 3)
     spec = grid.resolve_timing("g", {"kind": "gradual", "begin": begin, "end": end, "frequency": frequency})
-    got = run.resolve_schedule(spec, 0.9, length.total_steps, length.steps_per_epoch)
+    got = _resolve(spec, 0.9, length.total_steps, length.steps_per_epoch)
     want = T.Gradual(0.9, begin, end, frequency).resolve(length)
     assert (got.begin_step, got.end_step, got.frequency) == (want.begin_step, want.end_step, want.frequency)
     assert got.begin_step == T.resolve(begin, length, "begin") and got.end_step == T.resolve(end, length, "end")
@@ -41,9 +50,9 @@ def test_gradual_resolves_like_prunekit_timing(begin, end, frequency):
 def test_quick_fractions_keep_their_meaning():
     # quick.py's gradual_late (0.4 -> 0.8 every 0.1) over 3 epochs of 23 steps
     spec = grid.resolve_timing("g", {"kind": "gradual", "begin": 0.4, "end": 0.8, "frequency": 0.1})
-    s = run.resolve_schedule(spec, 0.5, 69, 23)
+    s = _resolve(spec, 0.5, 69, 23)
     assert (s.begin_step, s.end_step, s.frequency) == (28, 55, 7)
-    one = run.resolve_schedule(grid.resolve_timing("o", {"kind": "oneshot", "at": 1.0, "finetune_epochs": 1}),
+    one = _resolve(grid.resolve_timing("o", {"kind": "oneshot", "at": 1.0, "finetune_epochs": 1}),
                                0.5, 69, 23)
     assert one.at_step == 69
 
@@ -69,7 +78,7 @@ def test_invalid_timing_fails_validation_naming_the_field(tiny_config, entry, ne
 
 
 def test_finetune_lr_is_the_same_run_as_finetune_learning_rate(tiny_config):
-    from prunekit.study import identity
+    from prunekit.study.runspec import identity
 
     ids = []
     for key in ("finetune_lr", "finetune_learning_rate"):
@@ -114,11 +123,11 @@ def _config(name, variant=None):
 
 
 def test_loss_modelling_validates_with_local_steps_and_only_keeps_identities():
-    from prunekit.study import identity
+    from prunekit.study.runspec import identity
 
     config = _config("loss_modelling", "digits")
     full = grid.expand(config, check_plugins=False)
-    assert {s["timing"].get("steps") for s in full if s["criterion"]} == {1, 14, 140}
+    assert {s.timing.steps for s in full if s.criterion} == {1, 14, 140}
     config.only.criteria = "magnitude_lam0,taylor1_lam0p1"
     config.only.timings = "oneshot_pi1,oneshot_pi14"
     config.seeds = (0,)
@@ -148,4 +157,4 @@ def test_iterative_run_in_process_prunes_in_rounds_with_rewinding(tmp_path):
 def test_ssl_masks_validates():
     config = _config("ssl_masks", "digits")
     specs = grid.expand(config, check_plugins=False)
-    assert {s["timing"]["rounds"] for s in specs if s["criterion"]} == {3, 6, 10}
+    assert {s.timing.rounds for s in specs if s.criterion} == {3, 6, 10}

@@ -2,6 +2,7 @@
 the same runs trained from step 0 (bit for bit under op determinism), the printed saved
 compute is the hand count, trunk checkpoints resume, and the data order is a function of
 (seed, epoch). The driver runs in a subprocess with op determinism enabled there only."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -11,7 +12,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from prunekit.study import grid, order, trunk
+from prunekit.study.runspec import grid
+from prunekit.study.execute import order, trunk
+from prunekit.study.runspec.types import Timing
 
 CONFIG = '''
 import ml_collections
@@ -51,7 +54,9 @@ SCRIPT = textwrap.dedent("""
     # keras-cv's augmentation layers take the global generator when built (unused: prunekit's
     # views are stateless); under op determinism it must be set first.
     tf.random.set_global_generator(tf.random.Generator.from_seed(0))
-    from prunekit.study import main, results, trunk
+    from prunekit.study import main
+    from prunekit.study.store import results
+    from prunekit.study.execute import trunk
     config, root = sys.argv[1], sys.argv[2]
     out = {}
     def study(name, *extra):
@@ -79,7 +84,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def _rows(path):
-    from prunekit.study import results
+    from prunekit.study.store import results
     return {r["timing"]: r for r in results.read_jsonl(str(path))}
 
 
@@ -161,7 +166,7 @@ def _quick():
 
 
 def test_quick_grid_saved_compute_hand_count():
-    from prunekit.study import identity
+    from prunekit.study.runspec import identity
 
     specs = grid.expand(_quick(), check_plugins=False)
     by_id = {identity.run_id(s): s for s in specs}
@@ -178,14 +183,14 @@ def test_quick_grid_saved_compute_hand_count():
 
 def test_group_and_branch_points():
     specs = grid.expand(_quick(), check_plugins=False)
-    one = [s for s in specs if s["seed"] == 0 and s["loss"]["label"] == "cross_entropy"]
+    one = [s for s in specs if s.seed == 0 and s.loss.label == "cross_entropy"]
     assert len({trunk.group_id(s) for s in one}) == 1
     assert len({trunk.group_id(s) for s in specs}) == 4
-    epochs = {s["timing"]["label"]: trunk.branch_epoch(s, 1438) for s in one}
+    epochs = {s.timing.label: trunk.branch_epoch(s, 1438) for s in one}
     assert epochs == {"dense": 3, "gradual_early": None, "gradual_late": 1, "oneshot_after": 3}
-    mirrored = dict(one[0], strategy="mirrored")
+    mirrored = dataclasses.replace(one[0], strategy="mirrored")
     assert trunk.branch_epoch(mirrored, 1438) is None
-    iterative = dict(one[0], timing={"kind": "iterative", "rate": 0.2, "rewind_to": 0.0, "rounds": 2})
+    iterative = dataclasses.replace(one[0], timing=Timing("iterative", rate=0.2, rewind_to=0.0, rounds=2))
     assert trunk.branch_epoch(iterative, 1438) is None
     # A group in which only the dense run would branch gets no trunk (nothing to share).
     assert trunk.plan({"d": one[0], "i": iterative}, lambda s: 1438) == {}
@@ -213,3 +218,15 @@ def test_data_order_is_a_function_of_seed_and_epoch():
     again = [b[0].numpy() for b in order.training_data(aug, x / 200.0, y, batch_size=16, seed=3, first=1, last=2)]
     for a, b in zip(views[4:], again):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_damaged_trunk_checkpoint_is_named(tmp_path):
+    from prunekit.checkpoint import CheckpointError
+    from prunekit.study.execute import train
+
+    bad = tmp_path / "epoch_0003.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CheckpointError, match=str(bad)):
+        train._branch(None, {"epoch": 3, "path": str(bad)})
+    with pytest.raises(train.RunFailed, match="diverged"):  # a failed trunk fails its runs with its reason
+        train._branch(None, {"epoch": 3, "failed": "training loss diverged"})

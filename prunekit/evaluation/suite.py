@@ -1,8 +1,14 @@
 """Per-run evaluators, configured by name from a study.
 
-Every evaluator has the same signature::
+Every evaluator is an :class:`Evaluator`: a function with the signature::
 
     evaluator(model, data, **options) -> {metric_name: float | int | np.ndarray}
+
+and its declarations: its options (the keyword-only parameters, with their defaults), the
+per-run metrics it returns (scalars; ``psp_entropy/*`` for names with a layer) and its
+per-example arrays (one value per test example, kept for population metrics). The study's
+validation, its run and its report read these declarations; adding an evaluator is one
+function plus one ``Evaluator(...)`` line in ``EVALUATORS``.
 
 ``model`` is a tf_keras model (tfmot-wrapped or not); ``data`` is a data bundle
 (``{"train": (x, y) | tf.data.Dataset, "test": ..., "num_classes": int (optional)}``, see
@@ -14,7 +20,11 @@ saved arrays instead (:func:`pies`, :func:`mask_iou`, :func:`mean_ci`,
 """
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import importlib
+import inspect
+from typing import Callable
 
 import numpy as np
 
@@ -134,16 +144,64 @@ def size(model, data=None, *, dense_model=None, compressed: bool = True) -> dict
     return out
 
 
-EVALUATORS = {
-    "accuracy": accuracy,
-    "probes": representation_probes,
-    "transfer": transfer,
-    "q_score": q_score,
-    "prediction_depth": prediction_depth,
-    "psp_entropy": psp_entropy,
-    "sharpness": sharpness,
-    "size": size,
-}
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+    """An evaluator function with its declarations: ``metrics`` (per-run scalars, glob
+    patterns allowed), ``per_example`` (arrays over the test examples) and ``arrays`` (other
+    arrays it returns, not kept by a study)."""
+    name: str
+    fn: Callable
+    metrics: tuple
+    per_example: tuple = ()
+    arrays: tuple = ()
+
+    def __call__(self, model, data=None, **options):
+        return self.fn(model, data, **options)
+
+    def options(self) -> dict:
+        """``{option: default}`` (``inspect.Parameter.empty`` for a required one)."""
+        params = inspect.signature(self.fn).parameters
+        return {p: v.default for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    def required(self) -> list:
+        return [p for p, d in self.options().items() if d is inspect.Parameter.empty]
+
+    def _declared(self, key: str, names) -> bool:
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in names)
+
+    def split(self, out: dict):
+        """``(metrics, per_example)`` of one result: the declared scalar metrics (NumPy
+        scalars as Python numbers) and the declared per-example arrays; an undeclared key is
+        an error in the evaluator."""
+        metrics, per_example = {}, {}
+        for key, value in out.items():
+            if self._declared(key, self.per_example):
+                per_example[key] = np.asarray(value)
+            elif self._declared(key, self.metrics):
+                metrics[key] = value.item() if np.ndim(value) == 0 and hasattr(value, "item") else value
+            elif not self._declared(key, self.arrays):
+                raise ValueError(f"evaluator {self.name!r} returned {key!r}, which it does not declare.")
+        return metrics, per_example
+
+
+EVALUATORS = {e.name: e for e in (
+    Evaluator("accuracy", accuracy, metrics=("accuracy", "loss")),
+    Evaluator("probes", representation_probes, metrics=("linear_probe_accuracy", "knn_accuracy")),
+    Evaluator("transfer", transfer, metrics=("probe_accuracy", "knn_accuracy")),
+    Evaluator("q_score", q_score, metrics=("q_score_mean",), per_example=("q_score",)),
+    Evaluator("prediction_depth", prediction_depth, metrics=("prediction_depth_mean", "pd_score_mean"),
+              per_example=("pd_score", "prediction_depth"), arrays=("probed_layers",)),
+    Evaluator("psp_entropy", psp_entropy, metrics=("psp_entropy", "psp_entropy/*"),
+              arrays=("psp_entropy_units/*",)),
+    Evaluator("sharpness", sharpness, metrics=("sharpness",), arrays=("sharpness_per_direction",)),
+    Evaluator("size", size, metrics=("sparsity", "sparsity/*", "nonzero_parameters", "parameters", "flops_dense",
+                                     "flops_sparse", "gzip_bytes", "gzip_bytes_dense", "gzip_ratio")),
+)}
+
+
+def per_example_names() -> tuple:
+    """Every per-example array the suite's evaluators declare, in declaration order."""
+    return tuple(n for e in EVALUATORS.values() for n in e.per_example)
 
 
 def evaluate(name: str, model, data, **options) -> dict:

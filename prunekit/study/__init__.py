@@ -1,18 +1,18 @@
 """The study driver: ``prunekit-study --config=configs/<study>.py --workdir=DIR``.
 
-One job per file:
+Rooms, each a subpackage with one job; imports run down this list, never up:
 
-- :mod:`~prunekit.study.grid`      config validation and grid expansion into run specs
-- :mod:`~prunekit.study.identity`  a run's identity: a hash of its resolved spec
-- :mod:`~prunekit.study.rundir`    the work-directory layout and atomic writes
-- :mod:`~prunekit.study.resume`    which runs are finished, which to (re)do
-- :mod:`~prunekit.study.executors` in-process and Ray executors
-- :mod:`~prunekit.study.progress`  the study-level progress line
-- :mod:`~prunekit.study.results`   results.jsonl and summary.csv (mean and CI over seeds)
-- :mod:`~prunekit.study.report`    report.md
-- :mod:`~prunekit.study.plots`     plots/*.png
-- :mod:`~prunekit.study.run`       one run: data -> model -> loss -> wrap -> fit -> evaluation
-- :mod:`~prunekit.study.main`      the absl entry point
+- :mod:`~prunekit.study.main`, :mod:`~prunekit.study.cli`, :mod:`~prunekit.study.progress`:
+  the driver (flags, the invocation's stages, the progress line)
+- :mod:`~prunekit.study.report`:   report.md, the findings checks per paper, plots
+- :mod:`~prunekit.study.analysis`: summary over seeds, population metrics (PIEs, overlaps)
+- :mod:`~prunekit.study.execute`:  one run (load -> build -> train -> evaluate -> save), the
+  shared dense trunk, the in-process and Ray executors
+- :mod:`~prunekit.study.store`:    run directories and atomic writes, resume, results.jsonl
+- :mod:`~prunekit.study.runspec`:     the config vocabulary, the typed run spec, validation,
+  grid expansion, run identity
+- :mod:`~prunekit.study.pruning` (the one door to the pruning/timing API) and
+  :mod:`~prunekit.study.datasets` (the run's arrays): used by the rooms above
 
 Importing this package does not import TensorFlow.
 """

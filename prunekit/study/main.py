@@ -8,69 +8,239 @@ Config fields are overridden as ``--config.field=value`` (locked: a misspelled f
 with a suggestion); ``--flagfile`` works as in any absl program. The whole grid is validated
 before any training; a bad config is one line per problem and exit code 2. Rerunning the
 same command skips finished runs; a killed run is redone.
+
+The driver: parse (:mod:`~prunekit.study.cli`) -> validate and expand
+(:mod:`~prunekit.study.runspec`) -> trunks and runs (:mod:`~prunekit.study.execute`) ->
+results (:mod:`~prunekit.study.store`) -> summary, population metrics, report and plots
+(:mod:`~prunekit.study.analysis`, :mod:`~prunekit.study.report`) -> timing.json.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
 
-from absl import flags
-from ml_collections import config_flags
+from prunekit.study import cli
+from prunekit.study.cli import parse
 
 
-def _define_flags(argv):
-    """A fresh set of flags per invocation (so main() can be called repeatedly, e.g. in tests)."""
-    fv = flags.FlagValues()
-    config = config_flags.DEFINE_config_file("config", None, "study config: configs/<study>.py[:variant]",
-                                             flag_values=fv, lock_config=True, sys_argv=argv)
-    flags.DEFINE_string("workdir", None, "work directory (created; reused to resume)", flag_values=fv)
-    flags.DEFINE_enum("executor", "inprocess", ["inprocess", "ray"], "where runs execute", flag_values=fv)
-    flags.DEFINE_string("ray_address", None, "address of an existing Ray cluster (default: start a local one)",
-                        flag_values=fv)
-    flags.DEFINE_integer("num_cpus", 2, "CPUs of the local Ray instance", flag_values=fv)
-    flags.DEFINE_float("cpus_per_run", 1.0, "Ray CPUs reserved per run", flag_values=fv)
-    flags.DEFINE_bool("retry_failed", False, "rerun runs recorded as failed", flag_values=fv)
-    flags.DEFINE_bool("plots", True, "write plots/*.png", flag_values=fv)
-    flags.DEFINE_bool("dry_run", False, "validate and list the grid, train nothing", flag_values=fv)
-    return fv, config
+@dataclasses.dataclass
+class Study:
+    """One invocation: its config, flags, work directory, runs and what happened so far."""
+    config: object
+    flags: object
+    workdir: str
+    ids: list
+    by_id: dict
+    name: str
+    results: dict = dataclasses.field(default_factory=dict)
+    todo: list = dataclasses.field(default_factory=list)
+    done: dict = dataclasses.field(default_factory=dict)
+    branches: dict = dataclasses.field(default_factory=dict)
+    savings: object = None
+    trunk_work: dict = dataclasses.field(default_factory=lambda: {"steps": 0, "seconds": 0.0})
+    bookkeeping: float = 0.0
+    clock: dict = dataclasses.field(default_factory=dict)
+
+    def rows(self) -> list:
+        from prunekit.study.store import results
+
+        return [results.row(rid, self.by_id[rid], self.results[rid]) for rid in self.ids if rid in self.results]
 
 
-EXIT_BAD_INPUT = 2
+def _n_train(spec) -> int:
+    from prunekit.study import datasets
+
+    return len(datasets.arrays(spec.dataset, "train", spec.data_dir)[1])
 
 
-def _error(message: str) -> int:
-    for line in str(message).strip().splitlines() or ["error"]:
-        print(f"prunekit-study: error: {line}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+def _trunk_plan(by_id):
+    """``(branches, savings)`` of the whole grid (:func:`prunekit.study.execute.trunk.plan`)."""
+    from prunekit.study.execute import trunk
+
+    branches = trunk.plan(by_id, _n_train)
+    return branches, trunk.savings(by_id, branches, _n_train)
 
 
-def _one_line(e: Exception) -> str:
-    text = str(e).strip().strip("'\"").replace("\\n", " ").replace("\\'", "'")
-    return " ".join(text.split()) or type(e).__name__
+def _validate(config, FLAGS, t_start):
+    """The study with its expanded grid, or raises ConfigError."""
+    from prunekit.study.report import checks
+    from prunekit.study.runspec import grid
+
+    specs = grid.expand(config, checks=checks.names())
+    ids = [s.run_id() for s in specs]
+    return Study(config, FLAGS, FLAGS.workdir, ids, dict(zip(ids, specs)), config.get("study", "study"),
+                 clock={"start": t_start})
 
 
-def parse(argv):
-    """(config, flags) or raises ValueError with a one-line message."""
+def _dry_run(study: Study) -> int:
+    from prunekit.study.execute import trunk
+
+    for rid, spec in study.by_id.items():
+        print(rid, spec.describe())
+    if study.config.get("share_trunk", True):
+        print(trunk.describe(_trunk_plan(study.by_id)[1]))
+    print(f"{len(study.ids)} runs; nothing trained (--dry_run)")
+    return 0
+
+
+def _open_workdir(study: Study) -> dict:
+    """Creates the work directory, writes study.json, plans resume; returns study.json's content."""
+    from prunekit.study.runspec import grid
+    from prunekit.study.store import resume, rundir
+
+    flag = study.flags["config"]
+    os.makedirs(study.workdir, exist_ok=True)
+    saved = grid._plain(study.config)
+    saved["_config_path"] = flag.config_filename if hasattr(flag, "config_filename") else str(flag.serialize())
+    rundir.write_json(os.path.join(study.workdir, "study.json"), saved)
+    resume.clean_staging(study.workdir)
+    study.todo, study.done = resume.plan(study.workdir, study.ids, study.flags.retry_failed)
+    study.results = dict(study.done)
+    return saved
+
+
+def _executor(FLAGS):
+    from prunekit.study.execute import executors
+
+    kwargs = {}
+    if FLAGS.executor == "ray":
+        kwargs = dict(address=FLAGS.ray_address, num_cpus=FLAGS.num_cpus, cpus_per_run=FLAGS.cpus_per_run)
+    return executors.make(FLAGS.executor, **kwargs)
+
+
+def _train_trunks(executor, study: Study) -> dict:
+    """Trains the missing trunk checkpoints of the runs to do; returns each branched run's
+    source (:func:`prunekit.study.execute.trunk.branch_source`)."""
+    from prunekit.study.execute import trunk
+
+    errors, work = {}, study.trunk_work
+
+    def on_trunk(job, steps, seconds, error):
+        gid, spec, start, save_at = job
+        work["steps"] += steps
+        work["seconds"] += seconds
+        if error:
+            errors[gid] = error
+        print(f"[{study.name}] dense trunk {spec.loss.label}/seed={spec.seed} ({gid}): epochs "
+              f"{start} -> {max(save_at)}, {steps} steps, {seconds:.1f}s"
+              + (f" FAILED: {error['reason']}" if error else ""), file=sys.stderr, flush=True)
+
+    executor.trunks(study.workdir, trunk.jobs(study.workdir, study.by_id, study.branches, study.todo), on_trunk)
+    sources = {}
+    for rid in study.todo:
+        src = trunk.branch_source(study.workdir, study.branches, rid)
+        gid = study.branches.get(rid, (None,))[0]
+        if src is not None and gid in errors and src["epoch"] > errors[gid]["epoch"]:
+            src = {"epoch": src["epoch"], "failed": errors[gid]["reason"]}
+        if src is not None:
+            sources[rid] = src
+    return sources
+
+
+def _run_all(study: Study) -> int | None:
+    """Trains the trunks and the runs to do; None, or an exit code when no executor starts."""
+    from prunekit.study import progress
+    from prunekit.study.execute import trunk
+    from prunekit.study.store import results
+
+    failed_before = sum(1 for r in study.done.values() if r.get("status") != "ok")
+    prog = progress.Progress(study.name, len(study.ids), len(study.done), failed_before)
+    prog.start_line()
+
+    def on_done(rid, spec, result, commit_s):
+        t0 = time.perf_counter()
+        study.results[rid] = {"id": rid, **result}
+        results.write_jsonl(study.workdir, study.rows())
+        prog.update(spec.describe(), result)
+        study.bookkeeping += commit_s + time.perf_counter() - t0
+
+    if study.config.get("share_trunk", True):
+        study.branches, study.savings = _trunk_plan(study.by_id)
+        print(f"[{study.name}] {trunk.describe(study.savings)}", file=sys.stderr, flush=True)
+    if not study.todo:
+        return None
     try:
-        # --flagfile expanded first, so config overrides inside a flagfile are seen too.
-        argv = flags.FlagValues().read_flags_from_files(list(argv), force_gnu=False)
-        FLAGS, _CONFIG = _define_flags(argv)
-        FLAGS(argv)
-    except flags.Error as e:
-        raise ValueError(_one_line(e)) from None
-    except (AttributeError, KeyError, TypeError, ValueError) as e:  # a locked config refused an override
-        raise ValueError(f"bad config override: {_one_line(e)}") from None
-    if not FLAGS.workdir:
-        raise ValueError("--workdir is required")
-    if not FLAGS["config"].present and FLAGS["config"].value is None:
-        raise ValueError("--config is required, e.g. --config=configs/quick.py")
+        executor = _executor(study.flags)
+    except RuntimeError as e:
+        return cli.error(str(e))
     try:
-        config = _CONFIG.value
-        config.keys()
-    except Exception as e:  # missing file, syntax error in the config, ...
-        raise ValueError(f"cannot load --config: {_one_line(e)}") from None
-    return config, FLAGS
+        sources = _train_trunks(executor, study) if study.branches else {}
+        executor.run(study.workdir, [(rid, study.by_id[rid]) for rid in study.todo], on_done, branches=sources)
+    finally:
+        executor.close()
+    return None
+
+
+def _aggregate(study: Study, saved: dict) -> str:
+    """results.jsonl, summary.csv, population tables, plots, report.md (+ trunk.json)."""
+    from prunekit.study.analysis import population, summary as summary_lib
+    from prunekit.study.execute import trunk
+    from prunekit.study.report import markdown
+    from prunekit.study.store import results, rundir
+
+    all_rows = study.rows()
+    results.write_jsonl(study.workdir, all_rows)
+    summary = summary_lib.summarise(all_rows)
+    pies = population.pie_table(study.workdir, all_rows)
+    results.write_summary(study.workdir, summary)
+    plots = []
+    if study.flags.plots:
+        from prunekit.study.report import plots as plots_lib
+
+        plots = plots_lib.write_all(study.workdir, summary, pies)
+    wall = time.perf_counter() - study.clock["start"]
+    report_path = markdown.write(study.workdir, saved, all_rows, summary, pies, plots, wall)
+    if study.savings is not None:
+        rundir.write_json(os.path.join(study.workdir, "trunk.json"), {**study.savings, "trained_now": study.trunk_work})
+        with open(report_path, encoding="utf-8") as f:
+            text = f.read()
+        rundir.write_text(report_path, text + trunk.report_section(study.savings, study.trunk_work["steps"]))
+    return report_path
+
+
+def _timing(study: Study) -> dict:
+    """timing.json: where the invocation's wall time went."""
+    c, work = study.clock, study.trunk_work
+    new = [study.results[rid] for rid in study.todo]
+    spans = {}
+    for r in new:
+        for k, v in (r.get("timing") or {}).items():
+            spans[k] = spans.get(k, 0.0) + v
+    run_total = sum(r.get("run_s", 0.0) for r in new)
+    # The runs' own work, failed runs included, and the shared dense trunks they branch from.
+    compute = run_total - spans.get("save", 0.0) + work["seconds"]
+    timing = {
+        "wall_s": c["end"] - c["start"], "libraries_import_s": c["tf"],  # tensorflow + tfmot
+        "validate_and_expand_s": c["validated"] - c["start"] - c["tf"], "runs_s": c["runs"] - c["validated"],
+        "run_compute_s": compute, "run_spans_s": spans, "run_total_s": run_total,
+        "bookkeeping_s": study.bookkeeping + spans.get("save", 0.0),
+        "aggregate_report_plots_s": c["end"] - c["runs"], "trunk_s": work["seconds"], "trunk_steps": work["steps"],
+        "runs_new": len(study.todo), "runs_skipped": len(study.done), "executor": study.flags.executor,
+    }
+    if study.flags.executor == "inprocess":
+        timing["overhead_s"] = timing["wall_s"] - compute - c["tf"]
+        timing["overhead_fraction"] = timing["overhead_s"] / max(timing["wall_s"], 1e-9)
+    return timing
+
+
+def _finish(study: Study, report_path: str) -> int:
+    from prunekit.study.execute import trunk
+    from prunekit.study.store import rundir
+
+    timing = _timing(study)
+    rundir.write_json(os.path.join(study.workdir, "timing.json"), timing)
+    all_rows = study.rows()
+    n_failed = sum(1 for r in all_rows if r["status"] != "ok")
+    print(f"[{study.name}] finished: {len(all_rows)} runs, {n_failed} failed, "
+          f"{len(study.todo)} run now, {len(study.done)} skipped, {timing['wall_s']:.1f} s", file=sys.stderr)
+    if study.savings is not None:
+        print(trunk.describe(study.savings))
+    print(f"report: {report_path}")
+    print(f"plots:  {os.path.join(study.workdir, 'plots')}/")
+    print(f"results: {os.path.join(study.workdir, 'results.jsonl')}, {os.path.join(study.workdir, 'summary.csv')}")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -82,9 +252,8 @@ def main(argv=None) -> int:
     try:
         config, FLAGS = parse(argv)
     except ValueError as e:
-        return _error(str(e))
-    from prunekit.study import (executors, grid, identity, population, progress, report, results, resume,
-                                rundir, trunk)
+        return cli.error(str(e))
+    from prunekit.study.runspec.fields import ConfigError
 
     t0 = time.perf_counter()
     # Start-up every run pays, measured apart from the study overhead: TensorFlow, and tfmot
@@ -93,162 +262,21 @@ def main(argv=None) -> int:
     import tensorflow_model_optimization  # noqa: F401
 
     t_tf = time.perf_counter() - t0
-
     try:
-        specs = grid.expand(config)
-    except grid.ConfigError as e:
-        return _error("\n".join(e.problems))
-    workdir = FLAGS.workdir
-    ids = [identity.run_id(s) for s in specs]
-    by_id = dict(zip(ids, specs))
-    t_validated = time.perf_counter()
+        study = _validate(config, FLAGS, t_start)
+    except ConfigError as e:
+        return cli.error("\n".join(e.problems))
+    study.clock.update(tf=t_tf, validated=time.perf_counter())
     if FLAGS.dry_run:
-        for rid, spec in by_id.items():
-            print(rid, grid.describe(spec))
-        if config.get("share_trunk", True):
-            print(trunk.describe(_trunk_plan(by_id)[1]))
-        print(f"{len(ids)} runs; nothing trained (--dry_run)")
-        return 0
-
-    os.makedirs(workdir, exist_ok=True)
-    study = grid._plain(config)
-    study["_config_path"] = FLAGS["config"].config_filename if hasattr(FLAGS["config"], "config_filename") \
-        else str(FLAGS["config"].serialize())
-    rundir.write_json(os.path.join(workdir, "study.json"), study)
-    resume.clean_staging(workdir)
-    todo, done = resume.plan(workdir, ids, FLAGS.retry_failed)
-    results_by_id = dict(done)
-    failed_before = sum(1 for r in done.values() if r.get("status") != "ok")
-    prog = progress.Progress(config.get("study", "study"), len(ids), len(done), failed_before)
-    prog.start_line()
-    bookkeeping = [0.0]
-
-    def rows():
-        return [results.row(rid, by_id[rid], results_by_id[rid]) for rid in ids if rid in results_by_id]
-
-    def on_done(rid, spec, result, commit_s):
-        t0 = time.perf_counter()
-        results_by_id[rid] = {"id": rid, **result}
-        results.write_jsonl(workdir, rows())
-        prog.update(grid.describe(spec), result)
-        bookkeeping[0] += commit_s + time.perf_counter() - t0
-
-    share = bool(config.get("share_trunk", True))
-    branches, savings, trunk_work = {}, None, {"steps": 0, "seconds": 0.0}
-    if share:
-        branches, savings = _trunk_plan(by_id)
-        print(f"[{config.get('study', 'study')}] {trunk.describe(savings)}", file=sys.stderr, flush=True)
-    if todo:
-        kwargs = {}
-        if FLAGS.executor == "ray":
-            kwargs = dict(address=FLAGS.ray_address, num_cpus=FLAGS.num_cpus, cpus_per_run=FLAGS.cpus_per_run)
-        try:
-            executor = executors.make(FLAGS.executor, **kwargs)
-        except RuntimeError as e:
-            return _error(str(e))
-        try:
-            sources = _train_trunks(executor, workdir, by_id, branches, todo, trunk_work,
-                                    config.get("study", "study")) if branches else {}
-            executor.run(workdir, [(rid, by_id[rid]) for rid in todo], on_done, branches=sources)
-        finally:
-            executor.close()
-    t_runs = time.perf_counter()
-
-    all_rows = rows()
-    results.write_jsonl(workdir, all_rows)
-    summary = results.summarise(all_rows)
-    pies = population.pie_table(workdir, all_rows)
-    results.write_summary(workdir, summary)
-    plots = []
-    if FLAGS.plots:
-        from prunekit.study import plots as plots_lib
-
-        plots = plots_lib.write_all(workdir, summary, pies)
-    t_end_plots = time.perf_counter()
-    report_path = report.write(workdir, study, all_rows, summary, pies, plots, t_end_plots - t_start)
-    if savings is not None:
-        rundir.write_json(os.path.join(workdir, "trunk.json"), {**savings, "trained_now": trunk_work})
-        with open(report_path, encoding="utf-8") as f:
-            text = f.read()
-        rundir.write_text(report_path, text + trunk.report_section(savings, trunk_work["steps"]))
-    t_end = time.perf_counter()
-
-    new = [results_by_id[rid] for rid in todo]
-    spans = {}
-    for r in new:
-        for k, v in (r.get("timing") or {}).items():
-            spans[k] = spans.get(k, 0.0) + v
-    run_total = sum(r.get("run_s", 0.0) for r in new)
-    # The runs' own work, failed runs included, and the shared dense trunks they branch from.
-    compute = run_total - spans.get("save", 0.0) + trunk_work["seconds"]
-    timing = {
-        "wall_s": t_end - t_start,
-        "libraries_import_s": t_tf,  # tensorflow + tensorflow_model_optimization
-        "validate_and_expand_s": t_validated - t_start - t_tf,
-        "runs_s": t_runs - t_validated,
-        "run_compute_s": compute,
-        "run_spans_s": spans,
-        "run_total_s": run_total,
-        "bookkeeping_s": bookkeeping[0] + spans.get("save", 0.0),
-        "aggregate_report_plots_s": t_end - t_runs,
-        "trunk_s": trunk_work["seconds"], "trunk_steps": trunk_work["steps"],
-        "runs_new": len(todo), "runs_skipped": len(done), "executor": FLAGS.executor,
-    }
-    if FLAGS.executor == "inprocess":
-        timing["overhead_s"] = timing["wall_s"] - compute - t_tf
-        timing["overhead_fraction"] = timing["overhead_s"] / max(timing["wall_s"], 1e-9)
-    rundir.write_json(os.path.join(workdir, "timing.json"), timing)
-    n_failed = sum(1 for r in all_rows if r["status"] != "ok")
-    print(f"[{config.get('study', 'study')}] finished: {len(all_rows)} runs, {n_failed} failed, "
-          f"{len(todo)} run now, {len(done)} skipped, {timing['wall_s']:.1f} s", file=sys.stderr)
-    if savings is not None:
-        print(trunk.describe(savings))
-    print(f"report: {report_path}")
-    print(f"plots:  {os.path.join(workdir, 'plots')}/")
-    print(f"results: {os.path.join(workdir, 'results.jsonl')}, {os.path.join(workdir, 'summary.csv')}")
-    return 0
-
-
-def _n_train(spec) -> int:
-    from prunekit.study import datasets
-
-    return len(datasets.arrays(spec["dataset"]["name"], "train", spec["dataset"]["data_dir"])[1])
-
-
-def _trunk_plan(by_id):
-    """``(branches, savings)`` of the whole grid (:func:`prunekit.study.trunk.plan`)."""
-    from prunekit.study import trunk
-
-    branches = trunk.plan(by_id, _n_train)
-    return branches, trunk.savings(by_id, branches, _n_train)
-
-
-def _train_trunks(executor, workdir, by_id, branches, todo, work, study_name) -> dict:
-    """Trains the missing trunk checkpoints of the runs ``todo``; returns each branched run's
-    source (:func:`prunekit.study.trunk.branch_source`)."""
-    from prunekit.study import trunk
-
-    errors = {}
-
-    def on_trunk(job, steps, seconds, error):
-        gid, spec, start, save_at = job
-        work["steps"] += steps
-        work["seconds"] += seconds
-        if error:
-            errors[gid] = error
-        print(f"[{study_name}] dense trunk {spec['loss']['label']}/seed={spec['seed']} ({gid}): epochs "
-              f"{start} -> {max(save_at)}, {steps} steps, {seconds:.1f}s"
-              + (f" FAILED: {error['reason']}" if error else ""), file=sys.stderr, flush=True)
-
-    executor.trunks(workdir, trunk.jobs(workdir, by_id, branches, todo), on_trunk)
-    sources = {}
-    for rid in todo:
-        src = trunk.branch_source(workdir, branches, rid)
-        if src is not None and branches[rid][0] in errors and src["epoch"] > errors[branches[rid][0]]["epoch"]:
-            src = {"epoch": src["epoch"], "failed": errors[branches[rid][0]]["reason"]}
-        if src is not None:
-            sources[rid] = src
-    return sources
+        return _dry_run(study)
+    saved = _open_workdir(study)
+    code = _run_all(study)
+    if code is not None:
+        return code
+    study.clock["runs"] = time.perf_counter()
+    report_path = _aggregate(study, saved)
+    study.clock["end"] = time.perf_counter()
+    return _finish(study, report_path)
 
 
 def run():  # console-script entry point

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from prunekit.study import rundir
+from prunekit.study.store import rundir
 
 
 def result_of(workdir: str, rid: str):

@@ -1,4 +1,4 @@
-"""report.md sections for the population metrics of :mod:`prunekit.study.population`:
+"""report.md sections for the population metrics of :mod:`prunekit.study.analysis.population`:
 PIEs vs non-PIEs (Q-Score, prediction depth), PIE-set overlap and mask overlap between groups.
 Pair matrices are shown for the highest sparsity; every pair and layer is in the CSV files."""
 from __future__ import annotations

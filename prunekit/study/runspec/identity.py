@@ -16,7 +16,10 @@ LENGTH = 16
 
 
 def canonical(value):
-    """The spec as plain JSON types, without the keys in NOT_IDENTITY."""
+    """The spec as plain JSON types, without the keys in NOT_IDENTITY (a typed spec by its
+    ``to_dict()``)."""
+    if hasattr(value, "to_dict") and not isinstance(value, dict):
+        value = value.to_dict()
     if isinstance(value, dict) or hasattr(value, "items"):
         return {str(k): canonical(v) for k, v in sorted(value.items()) if k not in NOT_IDENTITY}
     if isinstance(value, (list, tuple)):

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from prunekit.study import rundir
+from prunekit.study.store import rundir
 
 
 def _save(fig, path):
@@ -226,7 +226,8 @@ def write_all(workdir: str, summary, pies: list, pop=None) -> list:
 
 
 def _population(workdir):
-    from prunekit.study import population, results
+    from prunekit.study.analysis import population
+    from prunekit.study.store import results
 
     if not os.path.exists(os.path.join(workdir, "results.jsonl")):
         return None

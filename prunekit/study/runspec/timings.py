@@ -1,35 +1,21 @@
-"""A study config's timing entries as :mod:`prunekit.timing` objects.
+"""Validation of a study config's oneshot/gradual timing entries by the timing objects themselves.
 
 A timing entry is written in the vocabulary of :mod:`prunekit.timing.units`: a bare float
 is a fraction of training (``1.0`` = after training), a bare int or ``"200"`` is optimizer
 steps, ``"3ep"`` is epochs, ``"50%"`` a fraction. ``oneshot`` entries become
-:class:`prunekit.timing.OneShot` (``at``, ``steps``, ``split``, ``finetune_epochs``,
+``prunekit.timing.OneShot`` (``at``, ``steps``, ``split``, ``finetune_epochs``,
 ``finetune_lr`` -- ``finetune_learning_rate`` is accepted as the same field and is the name
-kept in run specs), ``gradual`` entries :class:`prunekit.timing.Gradual` (``begin``, ``end``,
-``frequency``, ``power``, ``initial``). Validation is the timing classes' own: a problem
-comes back as one line naming ``timings.<label>.<field>``.
+kept in run specs), ``gradual`` entries ``prunekit.timing.Gradual`` (``begin``, ``end``,
+``frequency``, ``power``, ``initial``), both through :mod:`prunekit.study.pruning`. A
+problem comes back as one line naming ``timings.<label>.<field>``.
 """
 from __future__ import annotations
 
 import numbers
 import re
 
-# Spec key -> keyword of the timing class, where they differ.
-_KWARGS = {"finetune_learning_rate": "finetune_lr"}
-ALIASES = {"finetune_lr": "finetune_learning_rate"}  # config spelling -> spec key
-
-
-def build(timing: dict, sparsity: float):
-    """The :mod:`prunekit.timing` schedule of a resolved timing entry at ``sparsity``."""
-    from prunekit.timing import timed
-
-    kind = timing["kind"]
-    fields = {_KWARGS.get(k, k): v for k, v in timing.items() if k not in ("kind", "label", "rounds")}
-    if kind == "oneshot":
-        return timed.OneShot(sparsity, **fields)
-    if kind == "gradual":
-        return timed.Gradual(sparsity, **fields)
-    raise ValueError(f"timing kind {kind!r} has no prunekit.timing schedule in the study yet")
+from prunekit.study import pruning
+from prunekit.study.runspec.fields import ALIASES
 
 
 def _where(where: str, message: str, fields) -> str:
@@ -47,33 +33,28 @@ def problems(where: str, timing: dict, epochs=None) -> list[str]:
     (with a placeholder target; sparsities are checked apart), then what the study adds:
     whole fine-tuning epochs, and a prune after training needs fine-tuning. ``epochs`` (the
     training's) lets times in epochs be checked against the training length."""
-    from prunekit.timing import units
-
+    kind = timing["kind"]
     try:
-        schedule = build(timing, 0.5)
+        schedule = pruning.schedule(kind, {k: v for k, v in timing.items() if k not in ("kind", "label")}, 0.5)
     except (TypeError, ValueError) as e:
         return [_where(where, str(e), timing)]
     out = []
-    times = {"oneshot": ("at",), "gradual": ("begin", "end")}[timing["kind"]]
     if isinstance(epochs, numbers.Real) and epochs > 0:
-        for f in times:
+        for f in {"oneshot": ("at",), "gradual": ("begin", "end")}[kind]:
             t = getattr(schedule, f)
-            if isinstance(t, units.Epochs) and t.n > epochs:
+            if pruning.beyond_epochs(t, epochs):
                 out.append(f"{where}.{f} ({t}) is beyond the training length of {epochs} epochs")
-    if timing["kind"] == "gradual":
+    if kind == "gradual":
         power = timing.get("power", 3)
         if isinstance(power, bool) or not isinstance(power, numbers.Real) or power <= 0:
             out.append(f"{where}.power must be > 0, got {power!r}")
-    if timing["kind"] == "oneshot":
+    if kind == "oneshot":
         ft = timing.get("finetune_epochs", 0)
         if isinstance(ft, bool) or not isinstance(ft, numbers.Integral):
             out.append(f"{where}.finetune_epochs must be a whole number of epochs in a study, got {ft!r}")
-        at = schedule.at
-        after = ((isinstance(at, units.Fraction) and at.f >= 1.0)
-                 or (isinstance(at, units.Epochs) and isinstance(epochs, numbers.Real) and at.n >= epochs))
-        if after and not ft:
-            out.append(f"{where}: pruning at {at} (after training) needs finetune_epochs >= 1")
+        if pruning.after_training(schedule.at, epochs) and not ft:
+            out.append(f"{where}: pruning at {schedule.at} (after training) needs finetune_epochs >= 1")
     return out
 
 
-__all__ = ["build", "problems", "ALIASES"]
+__all__ = ["problems"]

@@ -29,21 +29,18 @@ def retrain(model, plugin, rewind_weights: dict, *, train_data, test_data, num_c
     ``make_optimizer()`` returns a fresh optimizer of the run's configuration."""
     from prunekit import registry
     from prunekit.evaluation import loss_and_accuracy
-    from prunekit.keras import PruningCallback
-    from prunekit.timing import Hold, iterative, mask_io
+    from prunekit.study import pruning
 
-    masks = mask_io.get(model)
-    iterative.restore(model, rewind_weights)
-    mask_io.assign(model, masks)  # survivors at their rewind values, pruned weights zero
+    masks = pruning.rewind_with_mask(model, rewind_weights)  # survivors at their rewind values, pruned zero
     labels = registry.get_loss(LABELS_PLUGIN, seed=seed)
     classifier = labels.build_model(plugin.encoder(model), num_classes)
     classifier.compile(optimizer=make_optimizer(), loss=labels.loss(), metrics=labels.metrics())
     history = classifier.fit(labels.training_data(train_data, batch_size=batch_size), epochs=epochs,
-                             callbacks=[PruningCallback("magnitude", Hold())], **(fit_kwargs or {}))
+                             callbacks=[pruning.hold_callback("magnitude")], **(fit_kwargs or {}))
     x_test, y_test = test_data
     logits = classifier.predict(x_test, batch_size=1024, verbose=0).astype(np.float32)
     loss, accuracy = loss_and_accuracy(logits, y_test, from_logits=True)
-    kept = mask_io.get(classifier)
+    kept = pruning.masks_of(classifier)
     if any(not np.array_equal(kept[n], masks[n]) for n in masks):
         raise RuntimeError("the mask changed while retraining with labels")  # Hold must keep it
     return {"retrained_test_accuracy": accuracy, "retrained_test_loss": loss,

@@ -1,18 +1,14 @@
 """Checks of a grid against what is installed: plugins, evaluators, models, datasets, timings.
 
 Each function returns a list of one-line problems (empty when fine). They import plugins and
-look datasets up, but never train; :func:`prunekit.study.grid.expand` calls them all before
-the first run starts.
+look datasets up, but never train; :func:`prunekit.study.runspec.grid.expand` calls them all
+before the first run starts. Nothing here imports the study's report or execution rooms.
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 
-
-def _suggest(name, choices) -> str:
-    close = difflib.get_close_matches(str(name), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+from prunekit.study.runspec.fields import suggest as _suggest
 
 
 def _optional(module: str):
@@ -30,7 +26,7 @@ def plugins(kind: str, entries: dict) -> list[str]:
     problems = []
     available = registry.names(kind)
     for label, entry in entries.items():
-        name = entry["plugin"]
+        name = entry.plugin
         if name not in available:
             problems.append(f"{section}.{label}: no {kind} plugin named {name!r}"
                             f"{_suggest(name, available)}; available: {', '.join(available) or 'none'}")
@@ -41,7 +37,7 @@ def plugins(kind: str, entries: dict) -> list[str]:
             problems.append(f"{section}.{label}: {e}")
             continue
         valid = registry.options(cls)
-        for opt in entry["options"]:
+        for opt in entry.options:
             if opt not in valid:
                 problems.append(f"{section}.{label}: {kind} {name!r} has no option {opt!r}"
                                 f"{_suggest(opt, valid)}; valid: {', '.join(sorted(valid)) or 'none'}")
@@ -49,57 +45,50 @@ def plugins(kind: str, entries: dict) -> list[str]:
 
 
 def evaluator_names() -> list[str]:
-    from prunekit.study.grid import BUILTIN_EVALUATORS
+    """The study's readout names and the suite's evaluators."""
+    from prunekit.study.runspec import readouts
 
     evaluation = _optional("prunekit.evaluation")
     suite = sorted(getattr(evaluation, "EVALUATORS", {}) or {})
-    return sorted(set(BUILTIN_EVALUATORS) | set(suite))
+    return sorted(set(readouts.READOUTS) | set(suite))
 
 
 def evaluators(evaluation: dict, data_dir=None) -> list[str]:
-    """Unknown evaluator names, unknown options (from the evaluator's keyword-only signature)
-    and, for ``transfer``, a dataset that cannot be read."""
-    import inspect
+    """Unknown evaluator names, unknown or bad options (the readouts' declarations, the
+    suite evaluators' declared options) and, for ``transfer``, a dataset that cannot be read."""
+    from prunekit.study.runspec import readouts
 
     known = evaluator_names()
     problems = [f"evaluation: no evaluator named {name!r}{_suggest(name, known)}; available: {', '.join(known)}"
                 for name in evaluation if name not in known]
     suite = getattr(_optional("prunekit.evaluation"), "EVALUATORS", {}) or {}
     for name, options in evaluation.items():
+        if name in readouts.READOUTS:
+            problems += readouts.problems(name, options, _suggest)
+            continue
         if name not in suite:
             continue
-        params = inspect.signature(suite[name]).parameters
-        valid = sorted(p for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY)
+        declared = suite[name].options()
+        valid = sorted(declared)
         problems += [f"evaluation.{name}: no option {opt!r}{_suggest(opt, valid)}; valid: {', '.join(valid)}"
-                     for opt in options if opt not in valid]
-        missing = [p for p in valid if params[p].default is inspect.Parameter.empty and p not in options]
-        problems += [f"evaluation.{name}: option {p!r} is required" for p in missing]
+                     for opt in options if opt not in declared]
+        problems += [f"evaluation.{name}: option {p!r} is required" for p in suite[name].required()
+                     if p not in options]
         if name == "transfer" and options.get("dataset"):
             problems += [f"evaluation.transfer.{p}" for p in dataset(options["dataset"],
                                                                        options.get("data_dir") or data_dir)]
     return problems
 
 
-def findings(findings: dict) -> list[str]:
-    """Every finding names a check the report knows ('' = quoted without a measured number)."""
-    from prunekit.study import report
-
+def findings(findings: dict, checks) -> list[str]:
+    """Every finding names one of ``checks`` (the report's check names; '' = quoted without a
+    measured number)."""
     problems = []
     for question, f in (findings or {}).items():
         name = dict(f).get("check", "")
-        if name and name not in report.CHECKS:
-            problems.append(f"findings.{question}.check: no check {name!r}{_suggest(name, report.CHECKS)}; "
-                            f"known: {', '.join(sorted(report.CHECKS))}")
-    return problems
-
-
-def timings_supported(timings: dict) -> list[str]:
-    """Timings the study's run cannot execute yet."""
-    timing = _optional("prunekit.timing")
-    problems = []
-    for label, t in timings.items():
-        if timing is None:
-            problems.append(f"timings.{label}: prunekit.timing is not installed")
+        if name and name not in checks:
+            problems.append(f"findings.{question}.check: no check {name!r}{_suggest(name, checks)}; "
+                            f"known: {', '.join(sorted(checks))}")
     return problems
 
 

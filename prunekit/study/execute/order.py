@@ -7,7 +7,7 @@ Epoch ``e`` visits the training examples in the permutation drawn by
 (:class:`prunekit.data.augment.Augment` is a pure function of images and seed). So the data
 of epochs ``[first, last)`` do not depend on what was trained before ``first``: a run resumed
 from a checkpoint at the start of epoch ``first`` (the shared dense trunk,
-:mod:`prunekit.study.trunk`) sees exactly the batches and views it sees trained from step 0.
+:mod:`prunekit.study.execute.trunk`) sees exactly the batches and views it sees trained from step 0.
 
 The views are the loss plugin's own (:meth:`prunekit.losses.LossPlugin.views`); this replaces
 ``plugin.training_data`` in the study, whose ``tf.data`` seeds depend on how many epochs the

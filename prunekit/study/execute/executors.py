@@ -5,7 +5,7 @@ becomes a ``failed`` result with its reason. The driver then commits the staged 
 directory (one rename). Ray tasks work in a temporary directory on the worker and return
 the run's files, so the work directory needs no shared filesystem with a remote cluster.
 
-Shared dense trunks (:mod:`prunekit.study.trunk`) are trained first (:meth:`trunks`: in this
+Shared dense trunks (:mod:`prunekit.study.execute.trunk`) are trained first (:meth:`trunks`: in this
 process, or one Ray task per trunk whose checkpoints come back as bytes and are written
 into the work directory); a run that branches gets its checkpoint (``branches[rid]``; a
 Ray task gets the checkpoint's bytes with its spec).
@@ -17,7 +17,8 @@ import tempfile
 import time
 import traceback
 
-from prunekit.study import rundir
+from prunekit.study.runspec.types import RunSpec
+from prunekit.study.store import rundir
 
 
 def attempt(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
@@ -25,11 +26,11 @@ def attempt(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
     its result (``failed`` with a reason on error)."""
     start = time.perf_counter()
     try:
-        from prunekit.study import run
+        from prunekit.study.execute import run
 
         result = run.execute(spec, out_dir, branch=branch)
     except Exception as e:  # failure isolation: the study records it and goes on
-        from prunekit.study.run import RunFailed
+        from prunekit.study.execute.failed import RunFailed
 
         reason = str(e) if isinstance(e, RunFailed) else f"{type(e).__name__}: {e}"
         result = {"status": "failed", "reason": _reason_line(reason),
@@ -51,7 +52,7 @@ def _reason_line(text: str) -> str:
 def finish(workdir: str, rid: str, spec: dict, result: dict, staging: str) -> None:
     """Writes spec.json and result.json (last) into the staging directory and commits it."""
     result = {"id": rid, **result}
-    rundir.write_json(os.path.join(staging, "spec.json"), spec)
+    rundir.write_json(os.path.join(staging, "spec.json"), RunSpec.coerce(spec).to_dict())
     rundir.write_json(os.path.join(staging, "result.json"), result)
     rundir.commit(workdir, rid, staging)
 
@@ -66,9 +67,9 @@ class InProcess:
     name = "inprocess"
 
     def trunks(self, workdir: str, jobs: list, on_trunk) -> None:
-        """Trains the trunk jobs (:func:`prunekit.study.trunk.jobs`) into ``workdir``;
+        """Trains the trunk jobs (:func:`prunekit.study.execute.trunk.jobs`) into ``workdir``;
         ``on_trunk(job, steps_trained, seconds, error)``, error a failure dict or None."""
-        from prunekit.study import trunk
+        from prunekit.study.execute import trunk
 
         for job in jobs:
             t0 = time.perf_counter()
@@ -102,9 +103,11 @@ def _remote_attempt(spec: dict, branch=None, checkpoint=None):
 
 def _remote_trunk(spec: dict, start, save_at: list):
     """Body of a Ray trunk task: ``({epoch: checkpoint bytes}, failure, steps)``."""
-    from prunekit.study import trunk
+    from prunekit import checkpoint
+    from prunekit.study.execute import trunk
 
-    return trunk.train(spec, trunk.read(start) if start is not None else None, save_at)
+    return trunk.train(spec, checkpoint.from_bytes(start, "trunk checkpoint") if start is not None else None,
+                       save_at)
 
 
 class Ray:
@@ -143,7 +146,7 @@ class Ray:
 
     def trunks(self, workdir: str, jobs: list, on_trunk) -> None:
         """One Ray task per trunk job; checkpoints come back as bytes, written here."""
-        from prunekit.study import trunk
+        from prunekit.study.execute import trunk
 
         if not jobs:
             return

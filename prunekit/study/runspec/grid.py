@@ -18,14 +18,14 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
                    vocabulary: a float is a fraction of training (0.0 = at initialisation,
                    1.0 = after training), an int or "200" optimizer steps, "3ep" epochs,
                    "50%" a fraction; oneshot/gradual entries become prunekit.timing.OneShot /
-                   Gradual and are validated by them (see prunekit.study.timings).
+                   Gradual and are validated by them (see prunekit.study.runspec.timings).
 ``sparsities``     targets in [0, 1); ``seeds`` model seeds (a population for PIEs)
 ``scope``          ``layer`` or ``global`` ranking
 ``prune_heads``    also prune the loss plugin's heads (``head_*`` layers: classifier,
                    projection); default False: only the encoder is pruned, the heads stay
                    dense. Paper A pruned the linear classifier head too (set True to match).
 ``dense_baseline`` also train one dense run per (loss, seed): the reference population
-``evaluation``     evaluator name -> options (``accuracy``, ``sparsity`` and the suite's)
+``evaluation``     evaluator name -> options (the suite's, prunekit.evaluation.suite)
 ``artefacts``      ``masks``, ``predictions``: what each run saves for population metrics
 ``strategy``       '' or ``mirrored`` (tf.distribute for a single run)
 ``tensorboard``    write TensorBoard logs per run; ``verbose`` Keras verbosity
@@ -41,34 +41,14 @@ run is validated before any training: all problems are reported, one line each.
 """
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 import numbers
 
-from prunekit.study import timings
-from prunekit.study.timings import ALIASES
-
-TIMING_FIELDS = {
-    "oneshot": {"kind": None, "at": 1.0, "steps": 1, "split": "exponential", "finetune_epochs": 0,
-                "finetune_learning_rate": None},
-    "gradual": {"kind": None, "begin": 0.0, "end": 1.0, "frequency": 0.1, "power": 3, "initial": 0.0},
-    "iterative": {"kind": None, "rate": 0.2, "rewind_to": 0.0, "retrain_with_labels": False},
-}
-TRAIN_FIELDS = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9,
-                "weight_decay": 0.0}
-OPTIMIZERS = ("sgd", "adam")
-SCOPES = ("layer", "global")
-STRATEGIES = ("", "mirrored")
-BUILTIN_EVALUATORS = ("accuracy", "sparsity", "knn")
-
-
-class ConfigError(ValueError):
-    """The config cannot run; ``problems`` lists every reason, one line each."""
-
-    def __init__(self, problems):
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
+from prunekit.study.runspec import identity, timings
+from prunekit.study.runspec.fields import (ALIASES, OPTIMIZERS, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS, ConfigError,
+                                           suggest)
+from prunekit.study.runspec.types import Plugin, RunSpec, Timing, Training
 
 
 def _plain(value):
@@ -82,11 +62,6 @@ def _plain(value):
     return value
 
 
-def _suggest(name, choices) -> str:
-    close = difflib.get_close_matches(str(name), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _is_fraction(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool) and 0.0 <= float(x) <= 1.0
 
@@ -97,26 +72,25 @@ def check_timing(label: str, timing: dict, epochs=None) -> list[str]:
     where = f"timings.{label}"
     kind = timing.get("kind")
     if kind not in TIMING_FIELDS:
-        return [f"{where}.kind: unknown timing kind {kind!r}{_suggest(kind, TIMING_FIELDS)}; "
+        return [f"{where}.kind: unknown timing kind {kind!r}{suggest(kind, TIMING_FIELDS)}; "
                 f"kinds: {', '.join(TIMING_FIELDS)}"]
     problems = []
     fields = TIMING_FIELDS[kind]
     for key in timing:
         if ALIASES.get(key, key) not in fields:
-            problems.append(f"{where}: {kind} timing has no field {key!r}{_suggest(key, fields)}; "
+            problems.append(f"{where}: {kind} timing has no field {key!r}{suggest(key, fields)}; "
                             f"fields: {', '.join(k for k in fields if k != 'kind')}")
     t = {**fields, **{ALIASES.get(k, k): v for k, v in timing.items()}}
     if kind in ("oneshot", "gradual"):
         if not problems:
             problems += timings.problems(where, t, epochs)
         return problems
-    if kind == "iterative":
-        if not (isinstance(t["rate"], numbers.Real) and 0 < t["rate"] < 1):
-            problems.append(f"{where}.rate must be in (0, 1), got {t['rate']!r}")
-        if not _is_fraction(t["rewind_to"]) or t["rewind_to"] >= 1:
-            problems.append(f"{where}.rewind_to must be a fraction of training in [0, 1), got {t['rewind_to']!r}")
-        if not isinstance(t["retrain_with_labels"], bool):
-            problems.append(f"{where}.retrain_with_labels must be True or False, got {t['retrain_with_labels']!r}")
+    if not (isinstance(t["rate"], numbers.Real) and 0 < t["rate"] < 1):
+        problems.append(f"{where}.rate must be in (0, 1), got {t['rate']!r}")
+    if not _is_fraction(t["rewind_to"]) or t["rewind_to"] >= 1:
+        problems.append(f"{where}.rewind_to must be a fraction of training in [0, 1), got {t['rewind_to']!r}")
+    if not isinstance(t["retrain_with_labels"], bool):
+        problems.append(f"{where}.retrain_with_labels must be True or False, got {t['retrain_with_labels']!r}")
     return problems
 
 
@@ -144,42 +118,44 @@ def _entries(section: dict, what: str, problems: list) -> dict:
     for label, opts in (section or {}).items():
         opts = dict(opts or {})
         plugin = opts.pop("plugin", label)
-        out[label] = {"label": label, "plugin": plugin, "options": opts}
+        out[label] = Plugin(label, plugin, opts)
     if not out:
         problems.append(f"config.{what} is empty: give at least one entry")
     return out
 
 
-def expand(config, check_plugins=True) -> list[dict]:
-    """All run specs of a study config, in a fixed order, after validating the whole grid.
-
-    Raises :class:`ConfigError` listing every problem found; nothing is trained before.
-    """
-    c = _plain(config)
-    problems: list[str] = []
-    losses = _entries(c.get("losses"), "losses", problems)
-    criteria = _entries(c.get("criteria"), "criteria", problems)
-    train = dict(c.get("train") or {})
+def _timing_entries(c: dict, epochs, problems: list) -> dict:
     entries = {}
     for label, t in (c.get("timings") or {}).items():
-        t = dict(t or {})
-        found = check_timing(label, t, train.get("epochs", TRAIN_FIELDS["epochs"]))
+        found = check_timing(label, dict(t or {}), epochs)
         problems += found
         if not found:
-            entries[label] = resolve_timing(label, t)
+            entries[label] = resolve_timing(label, dict(t or {}))
     if not c.get("timings"):
         problems.append("config.timings is empty: give at least one timing")
+    return entries
+
+
+def _train(c: dict, problems: list) -> dict:
+    train = dict(c.get("train") or {})
     for key in train:
         if key not in TRAIN_FIELDS:
-            problems.append(f"train has no field {key!r}{_suggest(key, TRAIN_FIELDS)}")
+            problems.append(f"train has no field {key!r}{suggest(key, TRAIN_FIELDS)}")
     train = {**TRAIN_FIELDS, **train}
     if not (isinstance(train["epochs"], numbers.Integral) and train["epochs"] >= 1):
         problems.append(f"train.epochs must be an integer >= 1, got {train['epochs']!r}")
     if not (isinstance(train["batch_size"], numbers.Integral) and train["batch_size"] >= 1):
         problems.append(f"train.batch_size must be an integer >= 1, got {train['batch_size']!r}")
     if train["optimizer"] not in OPTIMIZERS:
-        problems.append(f"train.optimizer {train['optimizer']!r} unknown{_suggest(train['optimizer'], OPTIMIZERS)}; "
+        problems.append(f"train.optimizer {train['optimizer']!r} unknown{suggest(train['optimizer'], OPTIMIZERS)}; "
                         f"choices: {', '.join(OPTIMIZERS)}")
+    return train
+
+
+def _axes(c: dict, problems: list):
+    """(sparsities, seeds, scope, strategy, prune_heads), each checked."""
+    from prunekit.masks import SCOPES  # the one definition of the ranking scopes
+
     sparsities = list(c.get("sparsities") or [])
     for s in sparsities:
         if not (isinstance(s, numbers.Real) and 0 <= s < 1):
@@ -193,79 +169,100 @@ def expand(config, check_plugins=True) -> list[dict]:
         problems.append(f"config.seeds has duplicates: {seeds!r}")
     scope = c.get("scope", "layer")
     if scope not in SCOPES:
-        problems.append(f"scope {scope!r} unknown{_suggest(scope, SCOPES)}; choices: layer, global")
+        problems.append(f"scope {scope!r} unknown{suggest(scope, SCOPES)}; choices: {', '.join(SCOPES)}")
     strategy = c.get("strategy", "")
     if strategy not in STRATEGIES:
-        problems.append(f"strategy {strategy!r} unknown{_suggest(strategy, STRATEGIES)}; choices: '', mirrored")
+        problems.append(f"strategy {strategy!r} unknown{suggest(strategy, STRATEGIES)}; choices: '', mirrored")
     prune_heads = c.get("prune_heads", False)
     if not isinstance(prune_heads, bool):
         problems.append(f"prune_heads must be True or False, got {prune_heads!r}")
-    evaluation = {k: dict(v or {}) for k, v in (c.get("evaluation") or {"accuracy": {}}).items()}
-    only = dict(c.get("only") or {})
-    for key, value in only.items():
-        sections = {"losses": losses, "criteria": criteria, "timings": entries}
+    return sparsities, seeds, scope, strategy, prune_heads
+
+
+def _only(c: dict, sections: dict, problems: list) -> None:
+    """Drops the entries ``config.only`` leaves out (in place)."""
+    for key, value in dict(c.get("only") or {}).items():
         if key not in sections:
-            problems.append(f"only has no field {key!r}{_suggest(key, sections)}; fields: losses, criteria, timings")
+            problems.append(f"only has no field {key!r}{suggest(key, sections)}; fields: losses, criteria, timings")
             continue
         keep = [l.strip() for l in str(value or "").split(",") if l.strip()]
         known = sections[key] if key != "timings" else {l: 1 for l in (c.get("timings") or {})}
         for label in keep:
             if label not in known:
-                problems.append(f"only.{key}: no {key} entry labelled {label!r}{_suggest(label, known)}")
+                problems.append(f"only.{key}: no {key} entry labelled {label!r}{suggest(label, known)}")
         if keep:
             for label in list(sections[key]):
                 if label not in keep:
                     del sections[key][label]
+
+
+def _installed(c: dict, losses, criteria, evaluation, checks) -> list:
+    """What only the installed plugins, models, datasets and evaluators can tell."""
+    from prunekit.study.runspec import validate
+
+    data_dir = c.get("data_dir") or None
+    problems = validate.plugins("loss", losses) + validate.plugins("criterion", criteria)
+    problems += validate.evaluators(evaluation, data_dir)
+    if checks is not None:
+        problems += validate.findings(c.get("findings") or {}, checks)
+    problems += validate.model(c.get("model"), c.get("model_options") or {})
+    problems += validate.dataset(c.get("dataset"), data_dir)
+    return problems
+
+
+def expand(config, check_plugins=True, checks=None) -> list[RunSpec]:
+    """All run specs of a study config, in a fixed order, after validating the whole grid.
+
+    ``checks``: the names of the report's findings checks (validated when given). Raises
+    :class:`ConfigError` listing every problem found; nothing is trained before.
+    """
+    c = _plain(config)
+    problems: list[str] = []
+    losses = _entries(c.get("losses"), "losses", problems)
+    criteria = _entries(c.get("criteria"), "criteria", problems)
+    entries = _timing_entries(c, dict(c.get("train") or {}).get("epochs", TRAIN_FIELDS["epochs"]), problems)
+    train = _train(c, problems)
+    sparsities, seeds, scope, strategy, prune_heads = _axes(c, problems)
+    evaluation = {k: dict(v or {}) for k, v in (c.get("evaluation") or {"accuracy": {}}).items()}
+    _only(c, {"losses": losses, "criteria": criteria, "timings": entries}, problems)
     if check_plugins:
-        from prunekit.study import checks
-        problems += checks.plugins("loss", losses)
-        problems += checks.plugins("criterion", criteria)
-        problems += checks.evaluators(evaluation, c.get("data_dir") or None)
-        problems += checks.timings_supported(entries)
-        problems += checks.findings(c.get("findings") or {})
-        problems += checks.model(c.get("model"), c.get("model_options") or {})
-        problems += checks.dataset(c.get("dataset"), c.get("data_dir") or None)
+        problems += _installed(c, losses, criteria, evaluation, checks)
     if problems:
         raise ConfigError(problems)
-
-    common = {
-        "dataset": {"name": c["dataset"], "data_dir": c.get("data_dir") or None},
-        "model": {"name": c["model"], "options": c.get("model_options") or {}},
-        "train": train,
-        "evaluation": evaluation,
-        "artefacts": {"masks": bool(c.get("artefacts", {}).get("masks", True)),
-                      "predictions": bool(c.get("artefacts", {}).get("predictions", True))},
-        "prune_heads": prune_heads,
-        "strategy": strategy,
-        "tensorboard": bool(c.get("tensorboard", False)),
-        "verbose": int(c.get("verbose", 0)),
-    }
+    artefacts = c.get("artefacts", {})
+    common = dict(dataset=c["dataset"], data_dir=c.get("data_dir") or None, model=c["model"],
+                  model_options=c.get("model_options") or {}, train=Training(**train), evaluation=evaluation,
+                  save_masks=bool(artefacts.get("masks", True)), save_predictions=bool(artefacts.get("predictions", True)),
+                  prune_heads=prune_heads, strategy=strategy, tensorboard=bool(c.get("tensorboard", False)),
+                  verbose=int(c.get("verbose", 0)))
     specs = []
     for loss in losses.values():
         if c.get("dense_baseline", True):
-            for seed in seeds:
-                specs.append({**common, "loss": loss, "criterion": None, "scope": None,
-                              "timing": {"label": "dense", "kind": "dense"}, "sparsity": 0.0, "seed": int(seed)})
+            specs += [RunSpec(loss=loss, criterion=None, scope=None, timing=Timing("dense", "dense"),
+                              sparsity=0.0, seed=int(seed), **common) for seed in seeds]
         for crit, timing, sparsity in itertools.product(criteria.values(), entries.values(), sparsities):
-            for seed in seeds:
-                t = dict(timing)
-                if t["kind"] == "iterative":
-                    t["rounds"] = iterative_rounds(float(sparsity), t["rate"])
-                specs.append({**common, "loss": loss, "criterion": crit, "scope": scope, "timing": t,
-                              "sparsity": float(sparsity), "seed": int(seed)})
-    # Identical runs (e.g. sparsity 0 under several criteria) are run once.
-    from prunekit.study.identity import run_id
+            t = dict(timing)
+            if t["kind"] == "iterative":
+                t["rounds"] = iterative_rounds(float(sparsity), t["rate"])
+            specs += [RunSpec(loss=loss, criterion=crit, scope=scope, timing=Timing(**t), sparsity=float(sparsity),
+                              seed=int(seed), **common) for seed in seeds]
+    return _unique(specs)
+
+
+def _unique(specs: list) -> list:
+    """Identical runs (e.g. sparsity 0 under several criteria) once, first kept."""
     seen, unique = set(), []
     for spec in specs:
-        rid = run_id(spec)
+        rid = identity.run_id(spec)
         if rid not in seen:
             seen.add(rid)
             unique.append(spec)
     return unique
 
 
-def describe(spec: dict) -> str:
+def describe(spec) -> str:
     """A short human name for a run: loss/criterion/timing/sparsity/seed."""
-    crit = spec["criterion"]["label"] if spec["criterion"] else "-"
-    return (f"{spec['loss']['label']}/{crit}/{spec['timing']['label']}/"
-            f"s={spec['sparsity']:g}/seed={spec['seed']}")
+    return RunSpec.coerce(spec).describe()
+
+
+__all__ = ["expand", "check_timing", "resolve_timing", "iterative_rounds", "describe", "ConfigError"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 
 
 def runs_dir(workdir: str) -> str:
@@ -37,20 +36,11 @@ def staging_dir(workdir: str, rid: str) -> str:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Writes ``data`` to ``path`` atomically (temporary file + fsync + os.replace)."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Writes ``data`` to ``path`` atomically (temporary file + fsync + os.replace, with the
+    umask's permissions): :func:`prunekit.checkpoint.write_atomic`, the one atomic writer."""
+    from prunekit.checkpoint import write_atomic
+
+    write_atomic(path, data)
 
 
 def write_text(path: str, text: str) -> None:

@@ -1,4 +1,4 @@
-"""Report checks on population metrics (:mod:`prunekit.study.population`).
+"""Report checks on population metrics (:mod:`prunekit.study.analysis.population`).
 
 Each check is ``check(summary, pies, population) -> str``, one sentence: the numbers, then
 whether they agree with the paper's finding; "not measured (...)" when the inputs are missing.
@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from prunekit.study.verdict import verdict
+from prunekit.study.report.verdict import verdict
 
 LOW_JACCARD = 0.5
 

@@ -9,12 +9,14 @@ every epoch a run of the group branches at. A run branches at the start of the e
 its first event, ``b = floor(first_event_step / steps_per_epoch)`` (a prune after training:
 ``b = epochs``; the dense baseline: ``b = epochs``, it trains nothing itself), loads the
 checkpoint into its own (wrapped) model and fits epochs ``[b, epochs)``. The data order and
-augmentation are functions of (seed, epoch) and (seed, step) (:mod:`prunekit.study.order`), so
+augmentation are functions of (seed, epoch) and (seed, step) (:mod:`prunekit.study.execute.order`), so
 the branched run computes what it computes trained from step 0 (bit for bit under op
 determinism, tests/test_study_trunk.py). Branching only at epoch starts keeps every Keras
 epoch whole (the last epoch's mean loss is the run's ``train_loss``).
 
-Checkpoints live in ``WORKDIR/trunks/<group>/epoch_<b>.npz`` (written atomically); a missing
+Checkpoints are :mod:`prunekit.checkpoint` files (weights, optimizer variables, ``epoch``,
+``step`` and the Keras ``history`` in ``meta``) in ``WORKDIR/trunks/<group>/epoch_<b>.npz``
+(written atomically); a damaged one raises ``CheckpointError`` naming the file; a missing
 one is trained from the latest earlier one, so a kill -9 loses at most the epochs since the
 last checkpoint, and a rerun (or a grown grid) reuses them. Saved compute, in optimizer steps,
 for runs r of total length T_r (fine-tuning included) branching at step s_r = b_r * spe:
@@ -26,14 +28,11 @@ strategy, models with dropout (stateful randomness), runs whose first event is i
 """
 from __future__ import annotations
 
-import io
-import json
-import math
 import os
 
-import numpy as np
-
-from prunekit.study import identity, rundir
+from prunekit.study.runspec import identity
+from prunekit.study.runspec.types import RunSpec
+from prunekit.study.store import rundir
 
 SHARED_KINDS = ("dense", "oneshot", "gradual")
 # Spec fields that do not change the dense prefix of a run.
@@ -41,11 +40,12 @@ NOT_GROUP = frozenset({"criterion", "scope", "timing", "sparsity", "evaluation",
                        "prune_heads", "verbose", "tensorboard"})
 
 
-def group_key(spec: dict) -> dict:
-    return {k: v for k, v in spec.items() if k not in NOT_GROUP}
+def group_key(spec) -> dict:
+    """The fields of the spec's dict form that fix its dense prefix."""
+    return {k: v for k, v in RunSpec.coerce(spec).to_dict().items() if k not in NOT_GROUP}
 
 
-def group_id(spec: dict) -> str:
+def group_id(spec) -> str:
     return identity.run_id(group_key(spec))
 
 
@@ -57,49 +57,17 @@ def checkpoint_path(workdir: str, gid: str, epoch: int) -> str:
     return os.path.join(trunk_dir(workdir, gid), f"epoch_{int(epoch):04d}.npz")
 
 
-def steps_per_epoch(spec: dict, n_train: int) -> int:
-    return math.ceil(n_train / spec["train"]["batch_size"])
-
-
-def first_event_step(spec: dict, spe: int):
-    """Optimizer step of the run's first pruning event (``epochs * spe`` for a dense run);
-    None when its timing cannot be resolved (the run reports that itself)."""
-    from prunekit.study import timings
-    from prunekit.timing import Length
-
-    epochs = spec["train"]["epochs"]
-    if spec["timing"]["kind"] == "dense":
-        return epochs * spe
-    try:
-        steps = timings.build(spec["timing"], spec["sparsity"]).resolve(Length(spe, epochs)).event_steps()
-    except ValueError:
-        return None
-    return min(steps) if steps else epochs * spe
-
-
-def branch_epoch(spec: dict, n_train: int):
+def branch_epoch(spec: RunSpec, n_train: int):
     """The epoch at whose start the run branches from its group's trunk, or None (not shared)."""
-    if spec["timing"]["kind"] not in SHARED_KINDS or spec.get("strategy"):
+    if spec.timing.kind not in SHARED_KINDS or spec.strategy:
         return None
-    if spec["model"]["options"].get("dropout"):
+    if spec.model_options.get("dropout"):
         return None
-    spe = steps_per_epoch(spec, n_train)
-    step = first_event_step(spec, spe)
+    step = spec.first_event_step(n_train)
     if step is None:
         return None
-    epoch = min(step // spe, spec["train"]["epochs"])
+    epoch = min(step // spec.steps_per_epoch(n_train), spec.train.epochs)
     return epoch or None
-
-
-def total_steps(spec: dict, spe: int) -> int:
-    """Optimizer steps of the run trained from scratch (fine-tuning and rounds included)."""
-    t, epochs = spec["timing"], spec["train"]["epochs"]
-    steps = epochs * spe
-    if t["kind"] == "oneshot":
-        steps += int(t.get("finetune_epochs") or 0) * spe
-    if t["kind"] == "iterative":
-        steps += epochs * spe * int(t.get("rounds") or 0)
-    return steps
 
 
 def plan(specs_by_id: dict, n_train_of) -> dict:
@@ -120,8 +88,8 @@ def savings(specs_by_id: dict, branches: dict, n_train_of) -> dict:
     independent = shared = dense_per_arm = 0
     trunk_steps: dict = {}
     for rid, spec in specs_by_id.items():
-        spe = steps_per_epoch(spec, n_train_of(spec))
-        t = total_steps(spec, spe)
+        spe = spec.steps_per_epoch(n_train_of(spec))
+        t = spec.total_steps(n_train_of(spec))
         independent += t
         if rid in branches:
             gid, b = branches[rid]
@@ -167,58 +135,6 @@ def report_section(stats: dict, trained_now: int) -> str:
             f"| trunk steps trained in this invocation | {trained_now} |\n")
 
 
-# --- checkpoints -----------------------------------------------------------------------------
-
-def _model_weights(model) -> list:
-    """The model's weights without tfmot's masks and counters (same order wrapped or not)."""
-    from prunekit import prunable
-    from prunekit.timing.iterative import _bookkeeping
-
-    skip = _bookkeeping(model) if prunable.is_wrapped(model) else set()
-    return [v for v in model.weights if id(v) not in skip]
-
-
-def save_state(model, epoch: int, history: dict) -> bytes:
-    """A checkpoint as ``.npz`` bytes: weights, optimizer variables, epoch, history so far."""
-    arrays = {f"w{i:04d}": v.numpy() for i, v in enumerate(_model_weights(model))}
-    arrays.update({f"o{i:04d}": v.numpy() for i, v in enumerate(model.optimizer.variables)})
-    meta = {"epoch": int(epoch), "step": int(model.optimizer.iterations.numpy()), "history": history}
-    arrays["meta"] = np.array(json.dumps(meta))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def read(source) -> dict:
-    """A checkpoint from a path or bytes: ``{"weights", "optimizer", "epoch", "step", "history"}``."""
-    f = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-    with np.load(f, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        meta["weights"] = [data[k] for k in sorted(k for k in data.files if k.startswith("w"))]
-        meta["optimizer"] = [data[k] for k in sorted(k for k in data.files if k.startswith("o"))]
-    return meta
-
-
-def load_state(model, state: dict) -> None:
-    """Restores a checkpoint into a compiled model of the same architecture (wrapped or not)."""
-    weights = _model_weights(model)
-    if len(weights) != len(state["weights"]):
-        raise ValueError(f"trunk checkpoint has {len(state['weights'])} weights, the model {len(weights)}.")
-    for var, value in zip(weights, state["weights"]):
-        if tuple(var.shape) != value.shape:
-            raise ValueError(f"trunk checkpoint: {var.name} has shape {tuple(var.shape)}, saved {value.shape}.")
-        var.assign(value)
-    opt = model.optimizer
-    opt.build(model.trainable_variables)
-    if len(opt.variables) != len(state["optimizer"]):
-        raise ValueError(f"trunk checkpoint has {len(state['optimizer'])} optimizer variables, the "
-                         f"model's optimizer {len(opt.variables)}.")
-    for var, value in zip(opt.variables, state["optimizer"]):
-        if tuple(var.shape) != value.shape:
-            raise ValueError(f"trunk checkpoint: optimizer variable {var.name} shape mismatch.")
-        var.assign(value)
-
-
 def existing(workdir: str, gid: str) -> list:
     d = trunk_dir(workdir, gid)
     if not os.path.isdir(d):
@@ -253,25 +169,27 @@ def jobs(workdir: str, specs_by_id: dict, branches: dict, todo) -> list:
     return out
 
 
-def train(spec: dict, start, save_at: list):
-    """Trains the group's dense trunk from ``start`` (a checkpoint dict, or None for step 0)
-    to ``max(save_at)``; returns ``({epoch: checkpoint bytes}, failure or None, steps trained)``."""
+def train(spec, start, save_at: list):
+    """Trains the group's dense trunk from ``start`` (a :class:`prunekit.checkpoint.Checkpoint`,
+    or None for step 0) to ``max(save_at)``; returns ``({epoch: checkpoint bytes}, failure or
+    None, steps trained)``."""
+    import numpy as np
     import tf_keras as keras
 
-    from prunekit.study import datasets, order, run
+    from prunekit import checkpoint
+    from prunekit.study import datasets
+    from prunekit.study.execute import model as model_lib, order
 
-    ds = spec["dataset"]
-    x, y = datasets.arrays(ds["name"], "train", ds["data_dir"])
-    num_classes = datasets.info(ds["name"], ds["data_dir"])["num_classes"]
-    model, plugin, _strategy, _heads = run.build(spec, x.shape[1:], num_classes, wrapped=False)
-    first = 0
-    history: dict = {}
+    spec = RunSpec.coerce(spec)
+    x, y = datasets.arrays(spec.dataset, "train", spec.data_dir)
+    num_classes = datasets.info(spec.dataset, spec.data_dir)["num_classes"]
+    model, plugin, _strategy, _heads = model_lib.build(spec, x.shape[1:], num_classes, wrapped=False)
+    first, history = 0, {}
     if start is not None:
-        load_state(model, start)
-        first, history = start["epoch"], {k: list(v) for k, v in start["history"].items()}
-    train_cfg = spec["train"]
+        checkpoint.restore(model, start, source="trunk checkpoint")
+        first, history = start.epoch, {k: list(v) for k, v in start.meta["history"].items()}
     last = max(save_at)
-    spe = order.steps_per_epoch(len(x), train_cfg["batch_size"])
+    spe = spec.steps_per_epoch(len(x))
     saved, failed = {}, [None]
 
     class Save(keras.callbacks.Callback):
@@ -284,12 +202,13 @@ def train(spec: dict, start, save_at: list):
                              f"{epoch + 1} (dense trunk)"}
                 self.model.stop_training = True
             elif epoch + 1 in save_at:
-                saved[epoch + 1] = save_state(self.model, epoch + 1, history)
+                saved[epoch + 1] = checkpoint.to_bytes(checkpoint.capture(self.model, epoch=epoch + 1,
+                                                                          history=history))
 
-    data = order.training_data(plugin, x, y, batch_size=train_cfg["batch_size"], seed=spec["seed"],
+    data = order.training_data(plugin, x, y, batch_size=spec.train.batch_size, seed=spec.seed,
                                first=first, last=last)
-    model.fit(data, epochs=last, initial_epoch=first, steps_per_epoch=spe,
-              verbose=spec.get("verbose", 0), callbacks=[keras.callbacks.TerminateOnNaN(), Save()])
+    model.fit(data, epochs=last, initial_epoch=first, steps_per_epoch=spe, verbose=spec.verbose,
+              callbacks=[keras.callbacks.TerminateOnNaN(), Save()])
     trained = int(model.optimizer.iterations.numpy()) - first * spe
     return saved, failed[0], trained
 
@@ -297,7 +216,9 @@ def train(spec: dict, start, save_at: list):
 def ensure(workdir: str, job) -> int:
     """Trains one trunk job in this process into the work directory; returns steps trained."""
     gid, spec, start, save_at = job
-    state = read(checkpoint_path(workdir, gid, start)) if start else None
+    from prunekit import checkpoint
+
+    state = checkpoint.load(checkpoint_path(workdir, gid, start)) if start else None
     saved, failed, trained = train(spec, state, save_at)
     store(workdir, gid, saved, failed)
     return trained
@@ -323,4 +244,4 @@ def branch_source(workdir: str, branches: dict, rid: str):
 
 
 __all__ = ["group_id", "branch_epoch", "plan", "savings", "jobs", "train", "ensure", "store",
-           "read", "save_state", "load_state", "branch_source", "describe", "report_section"]
+           "branch_source", "describe", "report_section"]

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from prunekit.study.verdict import equivalence_caveat
+from prunekit.study.report.verdict import equivalence_caveat
 
 LOCAL_CRITERIA = ("taylor1", "qm", "obd")
 FIRST_ORDER, SECOND_ORDER = ("taylor1",), ("qm", "obd")

@@ -25,16 +25,20 @@ plots and the report share one pass over the files.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from prunekit.study import rundir
+from prunekit.study.analysis.summary import ci95
+from prunekit.study.store import rundir
 
-PER_EXAMPLE_METRICS = ("q_score", "pd_score", "prediction_depth")
+def per_example_metrics() -> tuple:
+    """The per-example arrays the suite's evaluators declare (per_example.npz)."""
+    from prunekit.evaluation import suite
+
+    return suite.per_example_names()
 
 
 @dataclass
@@ -169,7 +173,7 @@ def difficulty(workdir: str, groups: dict, distributions: dict | None = None) ->
     for (loss, crit, timing, sparsity), g in groups.items():
         mask = g["result"].mask
         for population, ids in (("pruned", g["pruned_ids"]), ("dense", g["dense_ids"])):
-            for metric in PER_EXAMPLE_METRICS:
+            for metric in per_example_metrics():
                 if metric == "prediction_depth" and not g["classifier"]:
                     continue  # Baldock's reference is the output's argmax: no classifier, no depth
                 values, k = population_mean(workdir, ids, metric)
@@ -219,15 +223,6 @@ def _chance_iou(a: dict, b: dict) -> float:
     return inter / union if union else 1.0
 
 
-def _mean_ci(values):
-    from prunekit.study.results import t_quantile
-
-    v = np.asarray(values, np.float64)
-    if len(v) < 2:
-        return float(v.mean()) if len(v) else float("nan"), float("nan")
-    return float(v.mean()), t_quantile(len(v)) * float(v.std(ddof=1)) / math.sqrt(len(v))
-
-
 def mask_overlap(workdir: str, rows: list) -> list:
     """Mean (over shared seeds) mask IoU of every pair of groups at the same sparsity: per
     layer both masks cover, and ``overall`` over the layers every mask at that sparsity
@@ -258,7 +253,7 @@ def mask_overlap(workdir: str, rows: list) -> list:
                 per_layer.setdefault("overall", []).append(evaluation.mask_iou(sa, sb)["overall"])
                 chance.append(_chance_iou(sa, sb))
         for layer, values in per_layer.items():
-            mean, ci = _mean_ci(values)
+            mean, ci = ci95(values)
             out.append({**_pair(a, b), "layer": layer.replace("|", "/"), "iou": mean, "iou_ci95": ci,
                         "seeds": len(values), **({"chance": float(np.mean(chance))} if layer == "overall" else {})})
     return out

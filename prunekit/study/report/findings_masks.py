@@ -4,7 +4,7 @@ Each check is ``check(summary, pies, population) -> str``. A loss is labelled wh
 plugin's ``needs_labels`` is true (cross-entropy, SupCon) and label-free otherwise (rotation,
 SimCLR); masks found by the ``random`` criterion are the random masks. Metrics read from the
 summary: ``retrained_test_accuracy`` (the mask retrained with labels from its run's rewind
-point, :mod:`prunekit.study.label_retrain`) and ``transfer_probe_accuracy`` (linear probe on
+point, :mod:`prunekit.study.execute.label_retrain`) and ``transfer_probe_accuracy`` (linear probe on
 frozen features of another task, the ``transfer`` evaluator).
 
 - ``ssl_mask_matches_supervised``: at every sparsity, each label-free loss's mask (non-random
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from prunekit.study.verdict import equivalence_caveat
+from prunekit.study.report.verdict import equivalence_caveat
 
 RETRAINED, TRANSFER = "retrained_test_accuracy", "transfer_probe_accuracy"
 
@@ -27,7 +27,7 @@ RETRAINED, TRANSFER = "retrained_test_accuracy", "transfer_probe_accuracy"
 def _labels(summary, population) -> dict:
     if population is not None and getattr(population, "needs_labels", None):
         return population.needs_labels
-    from prunekit.study import population as pop
+    from prunekit.study.analysis import population as pop
 
     records = summary[["loss", "loss_plugin"]].drop_duplicates().to_dict("records") if "loss_plugin" in summary \
         else [{"loss": l} for l in summary["loss"].unique()]

@@ -1,0 +1,1 @@
+"""Analysis room: summary over seeds and population metrics (PIEs, overlaps, difficulty)."""

@@ -1,0 +1,1 @@
+"""Execute room: one run (load -> build -> train -> evaluate -> save), the shared dense trunk, executors."""

@@ -1,0 +1,105 @@
+"""The study's one door to the pruning API (:mod:`prunekit.timing`, :class:`prunekit.keras.PruningCallback`).
+
+Every call the study makes into the timing/pruning machinery goes through this module, so a
+change of that API is re-wired here only. It imports nothing else from the study.
+"""
+from __future__ import annotations
+
+import numbers
+
+# Spec key -> keyword of the timing class, where they differ.
+_KWARGS = {"finetune_learning_rate": "finetune_lr"}
+
+
+def length(steps_per_epoch: int, epochs: int):
+    """The training length the timing objects resolve against."""
+    from prunekit.timing import Length
+
+    return Length(steps_per_epoch, epochs)
+
+
+def schedule(kind: str, fields: dict, sparsity: float):
+    """The :mod:`prunekit.timing` object of a oneshot/gradual timing at ``sparsity``;
+    ``fields`` are the spec's timing fields (without ``kind``/``label``)."""
+    from prunekit.timing import timed
+
+    kwargs = {_KWARGS.get(k, k): v for k, v in fields.items()}
+    if kind == "oneshot":
+        return timed.OneShot(sparsity, **kwargs)
+    if kind == "gradual":
+        return timed.Gradual(sparsity, **kwargs)
+    raise ValueError(f"timing kind {kind!r} has no prunekit.timing schedule in the study")
+
+
+def event_steps(kind: str, fields: dict, sparsity: float, steps_per_epoch: int, epochs: int) -> list:
+    """Optimizer steps of the pruning events (ValueError when a time is beyond training)."""
+    return list(schedule(kind, fields, sparsity).resolve(length(steps_per_epoch, epochs)).event_steps())
+
+
+def beyond_epochs(time, epochs) -> bool:
+    """A time given in epochs past ``epochs``."""
+    from prunekit.timing import units
+
+    return isinstance(time, units.Epochs) and isinstance(epochs, numbers.Real) and time.n > epochs
+
+
+def after_training(time, epochs) -> bool:
+    """A time at or after the end of training (fraction 1.0, or epochs >= ``epochs``)."""
+    from prunekit.timing import units
+
+    return ((isinstance(time, units.Fraction) and time.f >= 1.0)
+            or (isinstance(time, units.Epochs) and isinstance(epochs, numbers.Real) and time.n >= epochs))
+
+
+def timed_callback(criterion, kind: str, fields: dict, sparsity: float, *, steps_per_epoch: int, epochs: int,
+                   scope, data, num_examples: int, loss, eval_batch):
+    """The run's pruning callback (``TimedPruning``) for a oneshot/gradual timing; its
+    ``records`` are the event records. A time beyond training raises ValueError here."""
+    from prunekit.timing.callback import TimedPruning
+
+    sched = schedule(kind, fields, sparsity)
+    size = length(steps_per_epoch, epochs)
+    sched.resolve(size)
+    return TimedPruning(criterion, sched, scope=scope, data=data, num_examples=num_examples, loss=loss,
+                        length=size, eval_batch=eval_batch)
+
+
+def iterative(model, *, rounds: int, rate: float, rewind_to, compile, fit, criterion, scope, data,
+              num_examples: int, steps_per_epoch: int, epochs: int, loss, eval_batch, mask_dir):
+    """IMP with rewinding (``prunekit.timing.iterative.run``); returns its result
+    (``rounds``, ``rewind_step``, ``rewind_weights``)."""
+    from prunekit.timing import iterative as imp
+
+    plan = imp.Iterative(rounds=rounds, rate=rate, rewind_to=rewind_to)
+    return imp.run(model, plan, compile=compile, fit=fit, criterion=criterion, scope=scope, data=data,
+                   num_examples=num_examples, length=length(steps_per_epoch, epochs), loss=loss,
+                   eval_batch=eval_batch, mask_dir=mask_dir)
+
+
+def masks_of(model) -> dict:
+    from prunekit.timing import mask_io
+
+    return mask_io.get(model)
+
+
+def rewind_with_mask(model, rewind_weights) -> dict:
+    """``model`` back at ``rewind_weights`` with its current mask kept (pruned weights zero);
+    returns the mask."""
+    from prunekit.timing import iterative as imp, mask_io
+
+    masks = mask_io.get(model)
+    imp.restore(model, rewind_weights)
+    mask_io.assign(model, masks)
+    return masks
+
+
+def hold_callback(criterion: str = "magnitude"):
+    """A callback that keeps the current masks through training."""
+    from prunekit.keras import PruningCallback
+    from prunekit.timing import Hold
+
+    return PruningCallback(criterion, Hold())
+
+
+__all__ = ["length", "schedule", "event_steps", "beyond_epochs", "after_training", "timed_callback",
+           "iterative", "masks_of", "rewind_with_mask", "hold_callback"]

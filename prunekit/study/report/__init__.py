@@ -1,0 +1,1 @@
+"""Report room: report.md, its findings checks, the population sections and the plots."""

@@ -1,0 +1,1 @@
+"""Run-spec room: the config vocabulary, the typed run spec, validation, grid expansion, run identity."""

@@ -1,0 +1,36 @@
+"""The study config's vocabulary: fields and defaults, choices, the did-you-mean helper and
+:class:`ConfigError`. One definition each, read by validation, expansion and the run (the
+ranking scopes are :data:`prunekit.masks.SCOPES`)."""
+from __future__ import annotations
+
+import difflib
+
+TIMING_FIELDS = {
+    "oneshot": {"kind": None, "at": 1.0, "steps": 1, "split": "exponential", "finetune_epochs": 0,
+                "finetune_learning_rate": None},
+    "gradual": {"kind": None, "begin": 0.0, "end": 1.0, "frequency": 0.1, "power": 3, "initial": 0.0},
+    "iterative": {"kind": None, "rate": 0.2, "rewind_to": 0.0, "retrain_with_labels": False},
+}
+ALIASES = {"finetune_lr": "finetune_learning_rate"}  # config spelling -> spec key
+TRAIN_FIELDS = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9,
+                "weight_decay": 0.0}
+OPTIMIZERS = ("sgd", "adam")
+STRATEGIES = ("", "mirrored")
+
+
+class ConfigError(ValueError):
+    """The config cannot run; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def suggest(name, choices) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` (difflib), or ''."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+__all__ = ["TIMING_FIELDS", "ALIASES", "TRAIN_FIELDS", "OPTIMIZERS", "STRATEGIES", "ConfigError",
+           "suggest"]

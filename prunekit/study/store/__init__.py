@@ -1,0 +1,1 @@
+"""Store room: the work directory (run directories, atomic writes), resume, results.jsonl."""
