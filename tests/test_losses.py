@@ -277,3 +277,17 @@ def test_refused_input_kinds_name_the_alternative(name, kind):
     with pytest.raises(ValueError, match=REFUSES[(name, kind)]):
         next(iter(plugin.training_data(tf.data.Dataset.from_tensor_slices((x[:8], y[:8])),
                                        batch_size=4)))
+
+
+def test_transform_pretext_encoder_beats_random_init_on_mnist1d_linear_probe():
+    x, y = _signals(3000)
+    train, test = np.arange(2000), np.arange(2000, 3000)
+    random_acc = _probe(tiny_signal_encoder(width=32, seed=0), x, y, train, test)
+    plugin = registry.get_loss("transform")
+    encoder = tiny_signal_encoder(width=32, seed=0)
+    model = plugin.build_model(encoder)
+    model.compile(keras.optimizers.Adam(3e-3), loss=plugin.loss())
+    ds = tf.data.Dataset.from_tensor_slices((x[train], y[train])).shuffle(2000, seed=0)
+    model.fit(plugin.training_data(ds, batch_size=128), epochs=10, verbose=0)
+    acc = _probe(encoder, x, y, train, test)
+    assert acc > random_acc + 0.05, (acc, random_acc)

@@ -3,7 +3,7 @@
 ``conv1d``: the MNIST-1D paper's CNN (Greydanus 2020, ``ConvBase``): three Conv1D layers of
 25 filters (kernels 5, 3, 3, stride 2, ReLU), flatten (layer ``features``; 125 values for 40
 samples), logits. "same" padding, so a length-40 input gives 20, 10, 5 positions (the
-paper's PyTorch padding 1 gives 19, 10, 5; the 125 features agree). 5,560 weights for 10
+paper's PyTorch padding 1 gives 19, 10, 5; the 125 features agree). 5,210 parameters for 10
 classes.
 
 ``resnet1d``: He et al.'s CIFAR ResNet in 1-D: a kernel-3 Conv1D stem of ``width`` filters,
