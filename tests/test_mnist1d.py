@@ -13,11 +13,16 @@ from prunekit.data import mnist1d as builder_module
 def data_dir(tmp_path_factory):
     """One prepared copy of every mnist1d config for the whole module (never under $HOME)."""
     root = tmp_path_factory.mktemp("tfds")
-    for config in ("all", "0-4", "5-9"):
-        b = tfds.builder(f"prunekit_mnist1d/{config}", data_dir=str(root))
-        b.download_and_prepare()
-        assert b.data_dir.startswith(str(root))
+    with pytest.MonkeyPatch.context() as patch:  # 3,000 signals: the real 30,000 take ~10 s
+        patch.setitem(builder_module.GENERATION_ARGS, "num_samples", SMALL)
+        for config in ("all", "0-4", "5-9"):
+            b = tfds.builder(f"prunekit_mnist1d/{config}", data_dir=str(root))
+            b.download_and_prepare()
+            assert b.data_dir.startswith(str(root))
     return str(root)
+
+
+SMALL = 3000
 
 
 def _package(num_samples, seed=42):
@@ -36,7 +41,7 @@ def _package(num_samples, seed=42):
     return {"train": (d["x"], d["y"]), "test": (d["x_test"], d["y_test"])}
 
 
-@pytest.mark.parametrize("num_samples,seed", [(1500, 42), (700, 3)])
+@pytest.mark.parametrize("num_samples,seed", [(1000, 42), (500, 3)])
 def test_fast_generation_equals_the_mnist1d_package(num_samples, seed):
     ours, ref = builder_module.generate(num_samples, 2 / 3, seed), _package(num_samples, seed)
     for split in ("train", "test"):
@@ -46,18 +51,27 @@ def test_fast_generation_equals_the_mnist1d_package(num_samples, seed):
 
 
 def _by_row(name, split, data_dir):
-    ex = list(tfds.as_numpy(data.load(name, split, data_dir, batch_size=30_000,
+    ex = list(tfds.as_numpy(data.load(name, split, data_dir, batch_size=SMALL,
                                       as_supervised=False)))[0]
     order = np.argsort(ex["index"])
     return ex["signal"][order], ex["label"][order], ex["digit"][order], ex["index"][order]
 
 
+def test_the_chosen_sizes_are_20000_train_and_10000_test_balanced_signals():
+    full = builder_module.generate(**builder_module.GENERATION_ARGS)
+    assert full["train"][0].shape == (20_000, 40) and full["test"][0].shape == (10_000, 40)
+    labels = np.concatenate([full["train"][1], full["test"][1]])
+    assert np.all(np.bincount(labels, minlength=10) == 3000)
+    x = np.concatenate([full["train"][0], full["test"][0]])
+    assert abs(x.mean()) < 1e-4 and abs(x.std() - 1) < 1e-4  # standardised as the package does
+
+
 def test_info_sizes_and_signals_equal_the_generator(data_dir):
-    reference = builder_module.generate()
+    reference = builder_module.generate(SMALL, 2 / 3, 42)
     spec = data.info("mnist1d", data_dir)
     assert spec.tfds_name == "prunekit_mnist1d/all"
     assert spec.input_shape == (40, 1) and spec.num_classes == 10
-    assert spec.splits == {"train": 20_000, "test": 10_000}
+    assert spec.splits == {"train": 2000, "test": 1000}
     for split in ("train", "test"):
         x, y, digit, row = _by_row("mnist1d", split, data_dir)
         ref_x, ref_y = reference[split]
@@ -65,8 +79,6 @@ def test_info_sizes_and_signals_equal_the_generator(data_dir):
         np.testing.assert_allclose(x[..., 0], ref_x, rtol=1e-6, atol=1e-6)
         np.testing.assert_array_equal(y, ref_y)
         np.testing.assert_array_equal(digit, ref_y)
-    full = np.concatenate([reference["train"][1], reference["test"][1]])
-    assert np.all(np.bincount(full, minlength=10) == 3000)  # the generator's per-class count
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
@@ -117,7 +129,7 @@ def test_generation_is_deterministic_fast_and_leaves_global_random_state_alone()
     assert not np.allclose(other["train"][0], first["train"][0])
     assert seconds < 2.0, f"2,000 signals took {seconds:.1f} s"
     with pytest.raises(ValueError, match="read-only"):
-        builder_module.generate()["train"][0][0, 0] = 1.0
+        builder_module.generate(SMALL, 2 / 3, 42)["train"][0][0, 0] = 1.0
 
 
 def test_unknown_subset_names_the_valid_ones():

@@ -148,7 +148,8 @@ class PrunekitMnist1d(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         del dl_manager  # generated locally: nothing to download
-        return {split: self._generate_examples(*xy) for split, xy in generate().items()}
+        signals = generate(**GENERATION_ARGS)  # read at preparation time (tests shrink it)
+        return {split: self._generate_examples(*xy) for split, xy in signals.items()}
 
     def _generate_examples(self, signals, digits):
         cfg = self.builder_config
