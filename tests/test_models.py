@@ -78,7 +78,7 @@ def test_presets_are_the_mlps_they_name():
 
 
 def test_unknown_model_suggests_close_names():
-    with pytest.raises(ValueError, match=r"unknown model 'resnet2'.*'resnet20'.*Valid models: convnet"):
+    with pytest.raises(ValueError, match=r"unknown model 'resnet2'.*'resnet20'.*Valid models: conv1d, convnet"):
         models.build("resnet2", (32, 32, 3), 10)
 
 
