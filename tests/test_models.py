@@ -18,6 +18,8 @@ SMALL = {
     "wrn": ((8, 8, 3), dict(width=1)),
     "vgg11": ((32, 32, 3), dict(width=4)),
     "resnetv2": ((8, 8, 1), dict(filters=(64, 8), blocks=(2, 2), strides=(1, 2))),
+    "conv1d": ((40, 1), {}),
+    "resnet1d": ((40, 1), dict(depth=8, width=4)),
 }
 
 
@@ -76,7 +78,7 @@ def test_presets_are_the_mlps_they_name():
 
 
 def test_unknown_model_suggests_close_names():
-    with pytest.raises(ValueError, match=r"unknown model 'resnet2'.*'resnet20'.*Valid models: convnet"):
+    with pytest.raises(ValueError, match=r"unknown model 'resnet2'.*'resnet20'.*Valid models: conv1d, convnet"):
         models.build("resnet2", (32, 32, 3), 10)
 
 
@@ -95,3 +97,45 @@ def test_features_layer_missing_is_a_clear_error():
     inputs = keras.Input((4,))
     with pytest.raises(ValueError, match="no layer named 'features'"):
         models.features_layer(keras.Model(inputs, keras.layers.Dense(2)(inputs)))
+
+
+# ---- 1-D signals (MNIST-1D: 40 samples, 1 channel) -------------------------------------
+@pytest.mark.parametrize("name,opts", [("mlp", {}), ("conv1d", {}), ("resnet1d", dict(depth=8))])
+def test_signal_models_take_length_or_length_channels_and_prunekit_wraps_them(name, opts):
+    import prunekit
+
+    x = np.random.default_rng(1).standard_normal((3, 40, 1)).astype(np.float32)
+    with_channels = models.build(name, (40, 1), 10, seed=2, **opts)
+    flat = models.build(name, (40,), 10, seed=2, **opts)
+    np.testing.assert_allclose(with_channels(x), flat(x[..., 0]), rtol=1e-5, atol=1e-6)
+    wrapped = prunekit.wrap(with_channels)
+    kinds = {type(w.layer).__name__ for w in wrapped.layers if isinstance(w, PruneLowMagnitude)}
+    assert kinds == ({"Dense"} if name == "mlp" else {"Conv1D", "Dense"})
+    np.testing.assert_allclose(wrapped(x, training=False), with_channels(x), rtol=1e-5, atol=1e-6)
+
+
+def test_conv1d_is_the_mnist1d_paper_cnn():
+    model = models.build("conv1d", (40, 1), 10)
+    # by hand: 3 convs of 25 filters, kernels 5/3/3, stride 2, "same": 40 -> 20 -> 10 -> 5
+    assert [model.get_layer(f"conv{i}").output_shape for i in (1, 2, 3)] == \
+        [(None, 20, 25), (None, 10, 25), (None, 5, 25)]
+    assert model.get_layer("features").output_shape == (None, 125)
+    assert _trainable(model) == (5 * 25 + 25) + 2 * (3 * 25 * 25 + 25) + (125 * 10 + 10)
+
+
+def test_resnet1d_has_6n_plus_2_weight_layers_and_projection_shortcuts():
+    model = models.build("resnet1d", (40, 1), 10, depth=14, width=4)
+    convs = [l.name for l in model.layers if isinstance(l, keras.layers.Conv1D)]
+    main = [c for c in convs if "shortcut" not in c]
+    assert len(main) + 1 == 14  # + the logits layer
+    assert sorted(c for c in convs if "shortcut" in c) == ["stage2_block1_shortcut_conv",
+                                                          "stage3_block1_shortcut_conv"]
+    assert model.get_layer("features").output_shape == (None, 16)
+    with pytest.raises(ValueError, match="6n \\+ 2"):
+        models.build("resnet1d", (40, 1), 10, depth=12)
+
+
+@pytest.mark.parametrize("name", ["conv1d", "resnet1d"])
+def test_signal_models_refuse_images(name):
+    with pytest.raises(ValueError, match="needs 1-D signals"):
+        models.build(name, (8, 8, 1), 10)

@@ -69,13 +69,30 @@ class ContrastiveLoss(keras.losses.Loss):
 
 
 class Contrastive(LossPlugin):
-    """Two-view loss plugin with a projection head; subclasses give :meth:`loss`."""
+    """Two-view loss plugin with a projection head; subclasses give :meth:`loss`.
+
+    Views of images use the SimCLR options of the base class; views of 1-D signals
+    ``[B, L, C]`` (MNIST-1D) use ``max_shift``, ``amplitude``, ``noise`` and ``shear``
+    (:class:`prunekit.data.augment_signal.SignalAugment`: scale, shift with zero padding,
+    linear trend, additive Gaussian noise).
+    """
 
     num_views = 2
     statistics_augment = True
 
-    def __init__(self, *, temperature: float = 0.5, projection_dims=(128, 128, 128), **base):
+    def __init__(self, *, temperature: float = 0.5, projection_dims=(128, 128, 128),
+                 max_shift: int = 4, amplitude=(0.8, 1.2), noise: float = 0.1,
+                 shear: float = 0.3, **base):
+        from prunekit.data.augment import Augment
+
         super().__init__(**base)
+        config = self.augmenter.get_config()
+        config["signal"] = {"max_shift": max_shift, "amplitude": amplitude, "noise": noise,
+                            "shear": shear}
+        self.augmenter = Augment(**config)
+        signal = self.augmenter.signal.get_config()
+        self.max_shift, self.amplitude = signal["max_shift"], signal["amplitude"]
+        self.noise, self.shear = signal["noise"], signal["shear"]
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}.")
         if not projection_dims or min(projection_dims) < 1:

@@ -2,7 +2,8 @@
 
 Each image appears four times in the batch, rotated by 0, 90, 180 and 270 degrees
 counter-clockwise (``np.rot90(image, r)``), rows ``4k + r``, target ``r``. Needs square images
-and no labels. Optional augmentation (``augment=True``) is applied once, before rotating.
+and no labels; 1-D signals are refused (their pretext task is the ``transform`` loss).
+Optional augmentation (``augment=True``) is applied once, before rotating.
 The Fisher diagonal is the exact GGN of the 4-way softmax (base class).
 """
 import tensorflow as tf
@@ -19,6 +20,9 @@ class Rotation(LossPlugin):
         super().__init__(augment=augment, **base)
 
     def views(self, images, labels=None, seed=None):
+        if tf.convert_to_tensor(images).shape.rank == 3:
+            raise ValueError("rotation needs images [B, H, W, C], got 1-D signals [B, L, C]; for "
+                             "signals use the 'transform' loss (time reversal and sign flip).")
         images = self.view(images, seed)
         if images.shape[1] != images.shape[2]:
             raise ValueError(f"rotation needs square images, got {images.shape[1]}x{images.shape[2]}.")

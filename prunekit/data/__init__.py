@@ -6,14 +6,17 @@
 
 Names: ``digits``, ``digits/0-4`` and ``digits/5-9`` are the embedded scikit-learn digits
 (TFDS builder ``prunekit_digits``, see ``prunekit.data.digits``: labels of ``digits/5-9`` are
-digit - 5); they are prepared on first use, offline, under ``data_dir``. Any other name is a
+digit - 5); ``mnist1d``, ``mnist1d/0-4`` and ``mnist1d/5-9`` are MNIST-1D's 40-sample signals,
+input shape (40, 1) (builder ``prunekit_mnist1d``, see ``prunekit.data.mnist1d``; same halves).
+Both are prepared on first use, offline, under ``data_dir``. Any other name is a
 TFDS name (``mnist``, ``cifar10``, ``prunekit_digits/all``, ...) read from ``data_dir``
 (TFDS's default when None). prunekit never downloads unless asked (``download=True``): a
 dataset that is not prepared under ``data_dir`` raises ``DatasetUnavailableError`` at once,
 saying how to provide it (``tfds build NAME --data_dir DIR`` on a machine with network, then
 ``data_dir=DIR``). Under ``tfds.testing.mock_data`` every name loads mock examples.
 
-Examples are ``(image, label)``: image float32 in [0, 1] (uint8 pixels / 255), label int64.
+Examples are ``(input, label)``, label int64: images float32 in [0, 1] (uint8 pixels / 255),
+float inputs (MNIST-1D signals, standardised: mean 0, std 1) as stored, in float32.
 Order is fixed (files are read in order); ``shuffle_seed`` shuffles the whole split with
 that seed, reshuffling each epoch.
 """
@@ -27,14 +30,13 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from prunekit.data import digits as _digits  # registers the prunekit_digits builder
+from prunekit.data import mnist1d as _mnist1d  # registers the prunekit_mnist1d builder
 
-ALIASES = {
-    "digits": "prunekit_digits/all",
-    "digits/all": "prunekit_digits/all",
-    "digits/0-4": "prunekit_digits/0-4",
-    "digits/5-9": "prunekit_digits/5-9",
-}
-EMBEDDED = "prunekit_digits"
+#: prunekit's short name -> TFDS builder of the datasets generated offline on first use.
+EMBEDDED = {"digits": "prunekit_digits", "mnist1d": "prunekit_mnist1d"}
+ALIASES = {f"{short}{suffix}": f"{full}/{config}"
+           for short, full in EMBEDDED.items()
+           for suffix, config in (("", "all"), ("/all", "all"), ("/0-4", "0-4"), ("/5-9", "5-9"))}
 _REAL_PREPARE = vars(tfds.core.DatasetBuilder)["download_and_prepare"]
 
 
@@ -61,8 +63,9 @@ def tfds_name(name: str) -> str:
     """The TFDS name behind ``name`` (``digits`` -> ``prunekit_digits/all``)."""
     if name in ALIASES:
         return ALIASES[name]
-    if name.startswith("digits/"):
-        raise UnknownDatasetError(f"unknown digits subset {name!r}; valid: {', '.join(ALIASES)}.")
+    short = name.split("/")[0]
+    if short in EMBEDDED:
+        raise UnknownDatasetError(f"unknown {short} subset {name!r}; valid: {', '.join(ALIASES)}.")
     return name
 
 
@@ -72,7 +75,7 @@ def builder(name: str, data_dir=None, *, download: bool = False):
     b = _make_builder(name, full, data_dir)
     if b.is_prepared():
         return b
-    if b.name == EMBEDDED or download or _mocked():
+    if b.name in EMBEDDED.values() or download or _mocked():
         try:
             b.download_and_prepare()
         except Exception as e:
@@ -137,7 +140,7 @@ def _make_builder(name, full, data_dir):
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
         raise UnknownDatasetError(
-            f"unknown dataset {name!r}.{hint} Use digits, digits/0-4, digits/5-9 or a TFDS name "
+            f"unknown dataset {name!r}.{hint} Use {', '.join(ALIASES)} or a TFDS name "
             f"(tfds.list_builders()).") from None
 
 

@@ -15,6 +15,10 @@ with transformations drawn here (``augment_images(images, transformations)``); t
 draws the same boxes but crops image by image) and the flip one ``tf.reverse`` and select
 (keras-cv's ``RandomFlip`` builds full-size masks and also computes the vertical flip).
 
+Signals (batches of rank 3, ``[B, L, C]``: MNIST-1D) get a
+:class:`prunekit.data.augment_signal.SignalAugment` view instead (``signal``: its options);
+the image options do not act on signals, and the signal options not on images.
+
     pipeline = ds.batch(256)
     pipeline = with_seeds(pipeline, seed=0).map(lambda batch, s: (augment(batch[0], s), ...))
 """
@@ -23,6 +27,8 @@ from __future__ import annotations
 import math
 
 import tensorflow as tf
+
+from prunekit.data.augment_signal import SignalAugment
 
 _JITTER_NAMES = ("brightness", "contrast", "saturation", "hue")
 _NUM_DRAWS = 11  # crop scale, ratio, y0, x0; flip; jitter apply, 4 strengths; grayscale
@@ -50,7 +56,8 @@ class Augment:
     """
 
     def __init__(self, *, crop_scale=(0.2, 1.0), crop_ratio=(3 / 4, 4 / 3), flip: bool = True,
-                 jitter=(0.4, 0.4, 0.4, 0.1), jitter_p: float = 0.8, grayscale_p: float = 0.2):
+                 jitter=(0.4, 0.4, 0.4, 0.1), jitter_p: float = 0.8, grayscale_p: float = 0.2,
+                 signal: dict | None = None):
         lo, hi = (float(v) for v in crop_scale)
         if not 0 < lo <= hi <= 1:
             raise ValueError(f"crop_scale must satisfy 0 < low <= high <= 1, got {crop_scale}.")
@@ -65,15 +72,20 @@ class Augment:
         self.jitter = tuple(float(v) for v in jitter)
         self.jitter_p = float(jitter_p)
         self.grayscale_p = float(grayscale_p)
+        self.signal = SignalAugment(**(signal or {}))
         self._layers = None
 
     def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """Augmented copy of ``images`` [B, H, W, C] in [0, 1]; a pure function of ``seed``."""
+        """Augmented copy of ``images`` [B, H, W, C] in [0, 1] (or of signals [B, L, C]: see
+        the module docstring); a pure function of ``seed``."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        if images.shape.rank == 3:
+            return self.signal(images, seed)
+        if images.shape.rank != 4:
+            raise ValueError(f"Augment expects batched images [B, H, W, C] or signals [B, L, C], "
+                             f"got shape {images.shape}.")
         if self._layers is None:
             self._layers = _keras_cv_layers()
-        images = tf.convert_to_tensor(images, tf.float32)
-        if images.shape.rank != 4:
-            raise ValueError(f"Augment expects batched images [B, H, W, C], got shape {images.shape}.")
         batch = tf.shape(images)[0]
         height, width = images.shape[1], images.shape[2]
         # One draw for every per-example parameter (eleven draws were ~30 more graph nodes:
@@ -123,7 +135,8 @@ class Augment:
 
     def get_config(self) -> dict:
         return {"crop_scale": self.crop_scale, "crop_ratio": self.crop_ratio, "flip": self.flip,
-                "jitter": self.jitter, "jitter_p": self.jitter_p, "grayscale_p": self.grayscale_p}
+                "jitter": self.jitter, "jitter_p": self.jitter_p, "grayscale_p": self.grayscale_p,
+                "signal": self.signal.get_config()}
 
 
 def _where(per_example, a, b):

@@ -24,7 +24,14 @@ name               model                                       options          
 ``vgg11``          VGG-11 with BN, CIFAR variant (9.2M)        width               32x32
 ``resnetv2``       keras-cv ResNetV2Backbone (default 18-v2)   filters, blocks,    1x1
                                                                strides, block_type
+``conv1d``         MNIST-1D paper's CNN (3 x Conv1D 25, s2)    filters,            1 sample
+                                                               kernel_sizes,
+                                                               strides, activation
+``resnet1d``       1-D ResNet-20 (Conv1D, 16/32/64 filters)    depth, width        1 sample
 =================  ==========================================  ==================  ============
+
+The MLPs and the 1-D models take signals ((length,) or (length, channels), e.g. MNIST-1D's
+(40, 1)); the other models need images (height, width, channels).
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ import numbers
 
 from prunekit import graph
 from prunekit.models._common import FEATURES
+from prunekit.models.conv1d import conv1d, resnet1d
 from prunekit.models.dense import lenet300_100, mlp, tanh_mlp
 from prunekit.models.keras_cv_resnet import resnetv2
 from prunekit.models.resnet import resnet20, wrn
@@ -50,6 +58,8 @@ CATALOGUE = {
     "wrn": wrn,
     "vgg11": vgg11,
     "resnetv2": resnetv2,
+    "conv1d": conv1d,
+    "resnet1d": resnet1d,
 }
 
 
