@@ -9,6 +9,7 @@ import pytest
 
 from prunekit import verdicts as V
 from prunekit.verdicts import power, rows as R
+from prunekit.verdicts.correlation import _spearman_p
 
 Z975, Z95, Z80 = 1.959963984540054, 1.6448536269514722, 0.8416212335729143
 
@@ -71,10 +72,10 @@ def test_sign_flip_monte_carlo_above_16_pairs_is_close_to_exact_normal_limit():
 
 # ---------------------------------------------------------------- TOST
 def _tost_p(d, m):
-    d = np.asarray(d, float)
-    se = d.std(ddof=1) / math.sqrt(len(d))
+    """Schuirmann's p: the larger of scipy's two one-sided one-sample t-tests against -m and +m."""
     from scipy import stats
-    return max(stats.t.sf((d.mean() + m) / se, len(d) - 1), stats.t.sf((m - d.mean()) / se, len(d) - 1))
+    return max(stats.ttest_1samp(d, -m, alternative="greater").pvalue,
+               stats.ttest_1samp(d, m, alternative="less").pvalue)
 
 
 def test_tost_words():
@@ -82,7 +83,9 @@ def test_tost_words():
     out = V.equivalence(tight, [0] * 6, margin=0.5)
     assert out.verdict == V.REPRODUCED and out.p_value == pytest.approx(_tost_p(tight, 0.5))
     far = V.equivalence([5.1, 4.9, 5.0, 5.2], [0] * 4, margin=1.0)
+    from scipy import stats
     assert far.verdict == V.CONTRADICTED
+    assert far.p_value == pytest.approx(stats.ttest_1samp([5.1, 4.9, 5.0, 5.2], 1.0, alternative="greater").pvalue)
     wide = V.equivalence([-3, 3, -2, 2], [0] * 4, margin=1.0)  # mean 0, but a CI far wider than the margin
     assert wide.verdict == V.INCONCLUSIVE and wide.effect == 0 and wide.seeds_needed > 4
     sd = np.std([-3, 3, -2, 2], ddof=1)
@@ -260,3 +263,23 @@ def test_pair_by_seed_drops_unpaired_failed_and_duplicate_seeds():
     rows.append(dict(id="o3b", status="ok", timing="o", seed=3, acc=0.1))  # duplicate seed 3 in o
     a, b, ids = R.pair_by_seed(rows, "acc", {"timing": "g"}, {"timing": "o"})
     assert a == pytest.approx([0.51, 0.71]) and b == pytest.approx([0.5, 0.7]) and ids == ("g0", "o0", "g2", "o2")
+
+
+def test_hand_written_permutation_nulls_agree_with_scipy_permutation_test():
+    from scipy import stats
+    rng = np.random.default_rng(0)
+    for n in (5, 9, 16):
+        d = rng.normal(0.4, 1, n)
+        ref = stats.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
+                                     vectorized=True, n_resamples=2 ** n, alternative="two-sided")
+        assert V.sign_flip_p(d) == pytest.approx(ref.pvalue)
+    for n in (5, 7):
+        x, y = rng.normal(size=n), rng.normal(size=n)
+        ry = stats.rankdata(y)
+        rho, p_greater, p_less = _spearman_p(x, y, seed=0)
+        for alternative, mine in (("greater", p_greater), ("less", p_less)):
+            ref = stats.permutation_test((stats.rankdata(x),), lambda u, axis=-1: np.sum(
+                (u - u.mean(axis=axis, keepdims=True)) * (ry - ry.mean()), axis=axis), permutation_type="pairings",
+                vectorized=True, n_resamples=math.factorial(n), alternative=alternative)
+            assert mine == pytest.approx(ref.pvalue)
+        assert rho == pytest.approx(stats.spearmanr(x, y).statistic)

@@ -15,6 +15,8 @@ size would need at 80 % power.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 
 import numpy as np
@@ -42,23 +44,36 @@ def _validate(x, y, direction, method):
     return x, y
 
 
+@functools.lru_cache(maxsize=EXACT_MAX_POINTS + 1)
+def _all_orders(n: int) -> np.ndarray:
+    """The n! x n matrix of every permutation of range(n) (read-only, cached per n)."""
+    out = np.array(list(itertools.permutations(range(n))))
+    out.setflags(write=False)
+    return out
+
+
 def _spearman_p(x, y, seed):
-    """(rho, p_greater, p_less) by a permutation test over pairings of the ranks."""
+    """(rho, p_greater, p_less): rho = Pearson correlation of the (average) ranks, p-values from
+    re-pairing the ranks of x with those of y in every order (n <= 7) or 9,999 seeded orders,
+    the observed pairing counted in (p = (1 + hits) / (1 + draws)).
+
+    Hand-written over scipy.stats.permutation_test (same p-values, see the tests): cached
+    permutation indices make the null one matrix product, fast enough for the calibration tests.
+    """
     rx, ry = stats.rankdata(x), stats.rankdata(y)
-
-    def rho(u, axis=-1):
-        u = u - u.mean(axis=axis, keepdims=True)
-        v = ry - ry.mean()
-        return (u * v).sum(axis=axis) / math.sqrt((v * v).sum()) / np.sqrt((u * u).sum(axis=axis))
-
+    u, v = rx - rx.mean(), ry - ry.mean()
+    scale = math.sqrt((u * u).sum() * (v * v).sum())
+    rho = float(u @ v / scale)
     n = len(x)
-    resamples = math.factorial(n) if n <= EXACT_MAX_POINTS else MC_RESAMPLES
-    out = []
-    for alt in ("greater", "less"):
-        res = stats.permutation_test((rx,), rho, permutation_type="pairings", vectorized=True,
-                                     n_resamples=resamples, alternative=alt, rng=np.random.default_rng(seed))
-        out.append(float(res.pvalue))
-    return float(rho(rx)), out[0], out[1]
+    if n <= EXACT_MAX_POINTS:
+        null, extra = u[_all_orders(n)] @ v / scale, 0
+    else:
+        orders = np.random.default_rng(seed).permuted(np.tile(np.arange(n), (MC_RESAMPLES, 1)), axis=1)
+        null, extra = u[orders] @ v / scale, 1
+    tol = 1e-12
+    p_greater = (extra + np.sum(null >= rho - tol)) / (extra + len(null))
+    p_less = (extra + np.sum(null <= rho + tol)) / (extra + len(null))
+    return rho, float(p_greater), float(p_less)
 
 
 def _fisher_ci(r, n, method):

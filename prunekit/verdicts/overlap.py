@@ -10,8 +10,8 @@
   hypergeometric intersections K_l per layer; the global IoU = sum K_l / (sum a_l + sum b_l -
   sum K_l) increases with S = sum K_l, whose exact distribution is the convolution of the
   per-layer hypergeometric pmfs. Effect: IoU - E[IoU]. scipy has no distribution of a sum of hypergeometrics, so the
-  convolution is written here (each pmf cut to its [1e-15, 1 - 1e-15] quantile range, so the
-  p-values are exact to ~1e-14).
+  convolution is written here (each pmf cut where it falls below 1e-20, so the p-values are
+  exact to ~1e-14).
 
 ``reproduced`` when the one-sided p-value in the claimed direction is below alpha,
 ``contradicted`` when the one in the other direction is, else ``inconclusive``.
@@ -24,7 +24,7 @@ from scipy import stats
 from prunekit.verdicts.vocabulary import CONTRADICTED, INCONCLUSIVE, NAN, REPRODUCED, Outcome, not_measured
 
 CLAIMS = ("lower", "higher")
-_TAIL = 1e-15
+_TAIL = 1e-20
 
 
 def _claim(claim):
@@ -74,11 +74,12 @@ def jaccard_vs_chance(set_a, set_b, n_total: int, claim: str = "lower", alpha: f
 
 
 def _layer_pmf(n, a, b):
-    """(offset, pmf) of one layer's intersection count, cut to its [1e-15, 1-1e-15] quantiles."""
-    dist = stats.hypergeom(n, a, b)
-    lo, hi = int(dist.ppf(_TAIL)), int(dist.isf(_TAIL))
-    lo, hi = max(lo, max(0, a + b - n)), min(hi, min(a, b))
-    return lo, dist.pmf(np.arange(lo, hi + 1))
+    """(offset, pmf) of one layer's intersection count over its support, with the end runs of
+    pmf values below 1e-20 cut (mass dropped < 1e-14 for any layer size prunekit handles)."""
+    support = np.arange(max(0, a + b - n), min(a, b) + 1)
+    pmf = stats.hypergeom.pmf(support, n, a, b)
+    keep = np.flatnonzero(pmf > _TAIL)
+    return int(support[keep[0]]), pmf[keep[0]: keep[-1] + 1]
 
 
 def intersection_sum_pmf(layers) -> tuple[int, np.ndarray]:
@@ -115,7 +116,7 @@ def mask_iou_vs_chance(mask_a, mask_b, claim: str = "higher", alpha: float = 0.0
     s = offset + np.arange(len(pmf))
     chance = float(np.sum(pmf * _jaccard(s, a, b)))
     cdf = np.cumsum(pmf)
-    i = k - offset  # the observed count's place in the pmf (outside it: a tail beyond 1e-15)
+    i = k - offset  # the observed count's place in the pmf (outside it: a tail below 1e-20)
     p_lower = 0.0 if i < 0 else float(min(1.0, cdf[min(i, len(cdf) - 1)]))
     p_higher = 0.0 if i >= len(pmf) else float(min(1.0, pmf[max(0, i):].sum()))
     word, p = _decide(claim, p_lower, p_higher, alpha)

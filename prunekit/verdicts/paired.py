@@ -19,6 +19,7 @@ one seed share the trunk and initialisation, so pairing removes that variation).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -43,15 +44,33 @@ def paired(a, b) -> np.ndarray:
     return a - b
 
 
+@functools.lru_cache(maxsize=EXACT_MAX_PAIRS + 1)
+def _all_signs(n: int) -> np.ndarray:
+    """The 2^n x n matrix of every +-1 sign vector (read-only, cached per n)."""
+    bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
+    out = 1.0 - 2.0 * bits
+    out.setflags(write=False)
+    return out
+
+
 def sign_flip_p(d, seed: int = 0) -> float:
-    """Two-sided sign-flip permutation p-value of mean(d) (exact for n <= 16, else Monte Carlo)."""
+    """Two-sided sign-flip permutation p-value of mean(d): the share of sign vectors s with
+    |mean(s * d)| >= |mean(d)| (exact over all 2^n for n <= 16, else 20,000 seeded draws with
+    the observed one counted, p = (1 + hits) / (1 + draws)).
+
+    Hand-written over scipy.stats.permutation_test (which gives the same p-values, see the tests)
+    because a cached sign matrix makes the exact test one matrix product: ~100x faster, which the
+    calibration simulations need.
+    """
     d = np.asarray(d, dtype=float)
     n = len(d)
-    resamples = 2 ** n if n <= EXACT_MAX_PAIRS else MC_RESAMPLES
-    res = stats.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
-                                 vectorized=True, n_resamples=resamples, alternative="two-sided",
-                                 rng=np.random.default_rng(seed))
-    return float(res.pvalue)
+    observed = abs(d.sum())
+    tol = 1e-12 * max(1.0, np.abs(d).sum())  # ties of the statistic count as extreme
+    if n <= EXACT_MAX_PAIRS:
+        return float(np.mean(np.abs(_all_signs(n) @ d) >= observed - tol))
+    signs = np.random.default_rng(seed).choice((-1.0, 1.0), size=(MC_RESAMPLES, n))
+    hits = int(np.sum(np.abs(signs @ d) >= observed - tol))
+    return (1 + hits) / (1 + MC_RESAMPLES)
 
 
 def t_interval(d, level: float) -> tuple[float, float]:
@@ -109,13 +128,12 @@ def equivalence(a, b, margin: float, alpha: float = 0.05) -> Outcome:
         p_eq = 0.0 if abs(effect) < margin else 1.0
         p_out = 0.0 if abs(effect) > margin else 1.0
         t_eq = NAN
-    else:
-        lower = stats.ttest_1samp(d, -margin, alternative="greater")
-        upper = stats.ttest_1samp(d, margin, alternative="less")
-        p_eq = float(max(lower.pvalue, upper.pvalue))
-        t_eq = float(min(lower.statistic, -upper.statistic))
-        p_out = float(min(stats.ttest_1samp(d, margin, alternative="greater").pvalue,
-                          stats.ttest_1samp(d, -margin, alternative="less").pvalue))
+    else:  # one-sided t-tests of mean(d) against -m and +m (scipy's ttest_1samp, by its formula)
+        se = sd / math.sqrt(n)
+        t_low, t_high = (effect + margin) / se, (effect - margin) / se
+        p_eq = float(max(stats.t.sf(t_low, n - 1), stats.t.cdf(t_high, n - 1)))
+        t_eq = float(min(t_low, -t_high))
+        p_out = float(min(stats.t.sf(t_high, n - 1), stats.t.cdf(t_low, n - 1)))
     if p_eq < alpha:
         return Outcome(REPRODUCED, test, t_eq, effect, low, high, p_eq, n)
     if p_out < alpha:

@@ -1,0 +1,183 @@
+"""Calibration of prunekit.verdicts: under each test's null, ``reproduced`` comes out at most 5 %
+of the time plus binomial slack for the number of simulations; under a declared true effect the
+power is printed (``pytest -s``) and must clear a modest floor. Seeded, so deterministic."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from prunekit import verdicts as V
+
+ALPHA = 0.05
+
+
+def _limit(n_sims: int) -> int:
+    """Largest count of 'reproduced' a 5 % test may show in n_sims runs (binomial 99.9 % quantile)."""
+    return int(stats.binom.ppf(0.999, n_sims, ALPHA))
+
+
+def _run(n_sims, draw, test, seed):
+    rng = np.random.default_rng(seed)
+    words = [test(*draw(rng)).verdict for _ in range(n_sims)]
+    return {w: words.count(w) / n_sims for w in V.WORDS}, words.count(V.REPRODUCED)
+
+
+def _report(name, rates, power=None):
+    line = ", ".join(f"{w} {r:.3f}" for w, r in rates.items() if r)
+    print(f"\n[calibration] {name}: {line}" + (f" (power {power:.3f})" if power is not None else ""))
+
+
+# ---------------------------------------------------------------- paired difference
+@pytest.mark.parametrize("pairs", [4, 6, 10])
+def test_paired_null(pairs):
+    def draw(rng):  # one seed effect shared by both arms (trunk, init), equal means
+        s = rng.normal(0, 3, pairs)
+        return s + rng.normal(0, 1, pairs), s + rng.normal(0, 1, pairs)
+    n = 400
+    rates, hits = _run(n, draw, lambda a, b: V.paired_difference(a, b, "greater"), seed=pairs)
+    _report(f"paired sign-flip, null, {pairs} pairs", rates)
+    assert hits <= _limit(n)
+    if pairs < 6:
+        assert hits == 0 and rates[V.CONTRADICTED] == 0  # the exact test cannot reach p < 0.05
+
+
+def test_paired_power_at_seeds_needed():
+    effect, sd_d = 1.0, np.sqrt(2)
+    pairs = V.seeds_needed(effect, sd_d)
+    def draw(rng):
+        s = rng.normal(0, 3, pairs)
+        return s + effect + rng.normal(0, 1, pairs), s + rng.normal(0, 1, pairs)
+    n = 200
+    rates, hits = _run(n, draw, lambda a, b: V.paired_difference(a, b, "greater"), seed=11)
+    _report(f"paired sign-flip, effect 1 sd(d) 1.41, {pairs} pairs (seeds_needed)", rates, hits / n)
+    assert hits / n >= 0.65  # designed for 0.8 by the normal approximation
+
+
+# ---------------------------------------------------------------- TOST
+@pytest.mark.parametrize("pairs,boundary", [(3, 0.5), (8, 0.5), (8, -0.5)])
+def test_tost_null_at_the_margin(pairs, boundary):
+    def draw(rng):
+        return boundary + rng.normal(0, 0.4, pairs), np.zeros(pairs)
+    n = 400
+    rates, hits = _run(n, draw, lambda a, b: V.equivalence(a, b, margin=0.5), seed=pairs + 7)
+    _report(f"TOST margin 0.5, true difference {boundary} (null), {pairs} pairs", rates)
+    assert hits <= _limit(n)
+
+
+def test_tost_power_and_few_seeds_stay_inconclusive():
+    margin, sd = 0.5, 0.4
+    results = {}
+    for pairs in (3, 12):
+        def draw(rng):
+            return rng.normal(0, sd, pairs), np.zeros(pairs)
+        n = 300
+        rates, hits = _run(n, draw, lambda a, b: V.equivalence(a, b, margin=margin), seed=pairs)
+        _report(f"TOST margin 0.5, true difference 0, sd 0.4, {pairs} pairs", rates, hits / n)
+        results[pairs] = hits / n
+    assert results[12] >= 0.7 and results[3] < results[12]
+
+
+# ---------------------------------------------------------------- overlap
+@pytest.mark.parametrize("claim", ["lower", "higher"])
+def test_jaccard_null_random_sets(claim):
+    n_total, size = 359, 40  # the issue's digits example: PIE sets of 40 out of 359 test examples
+    def draw(rng):
+        return rng.choice(n_total, size, replace=False), rng.choice(n_total, size, replace=False)
+    n = 600
+    rates, hits = _run(n, draw, lambda a, b: V.jaccard_vs_chance(a, b, n_total, claim), seed=5)
+    _report(f"Jaccard vs chance, claim {claim}, random sets 40 of 359", rates)
+    assert hits <= _limit(n)
+
+
+def test_jaccard_power_when_sets_avoid_each_other():
+    n_total, size = 359, 40
+    def draw(rng):  # B never picks a random 3/4 of A's items: expected overlap 1.1 instead of 4.5
+        a = rng.choice(n_total, size, replace=False)
+        banned = set(a[: 3 * size // 4])
+        pool = np.array([i for i in range(n_total) if i not in banned])
+        return a, rng.choice(pool, size, replace=False)
+    n = 400
+    rates, hits = _run(n, draw, lambda a, b: V.jaccard_vs_chance(a, b, n_total, "lower"), seed=6)
+    _report("Jaccard vs chance, claim lower, B avoids 3/4 of A", rates, hits / n)
+    assert hits / n >= 0.5
+
+
+LAYERS = [(60, 0.5), (200, 0.2), (500, 0.05)]  # (weights, density kept)
+
+
+def _random_mask(rng, weights=None):
+    out = []
+    for i, (size, density) in enumerate(LAYERS):
+        p = None if weights is None else weights[i] / weights[i].sum()
+        m = np.zeros(size, bool)
+        m[rng.choice(size, int(round(size * density)), replace=False, p=p)] = True
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("claim", ["higher", "lower"])
+def test_mask_null_same_per_layer_densities(claim):
+    n = 600
+    rates, hits = _run(n, lambda rng: (_random_mask(rng), _random_mask(rng)),
+                       lambda a, b: V.mask_iou_vs_chance(a, b, claim), seed=9)
+    _report(f"mask IoU vs per-layer chance, claim {claim}, random masks", rates)
+    assert hits <= _limit(n)
+
+
+def test_mask_power_when_masks_share_weights():
+    def draw(rng):
+        a = _random_mask(rng)
+        return a, _random_mask(rng, weights=[1 + 1.0 * m for m in a])  # A's kept weights twice as likely
+    n = 300
+    rates, hits = _run(n, draw, lambda a, b: V.mask_iou_vs_chance(a, b, "higher"), seed=10)
+    _report("mask IoU, claim higher, B favours A's kept weights 2:1", rates, hits / n)
+    assert hits / n >= 0.5
+
+
+# ---------------------------------------------------------------- correlation
+@pytest.mark.parametrize("method,points", [("spearman", 4), ("spearman", 7), ("kendall", 9)])
+def test_correlation_null_independent(method, points):
+    n = 300
+    rates, hits = _run(n, lambda rng: (rng.normal(size=points), rng.normal(size=points)),
+                       lambda x, y: V.directional_correlation(x, y, "negative", method), seed=points)
+    _report(f"{method} correlation, claim negative, independent, {points} points", rates)
+    assert hits <= _limit(n)
+
+
+@pytest.mark.parametrize("method", ["spearman", "kendall"])
+def test_correlation_power(method):
+    points, n = 9, 300
+    def draw(rng):
+        x = rng.normal(size=points)
+        return x, -x + rng.normal(0, 0.75, points)  # true correlation -0.8
+    rates, hits = _run(n, draw, lambda x, y: V.directional_correlation(x, y, "negative", method), seed=12)
+    _report(f"{method} correlation, claim negative, true r -0.8, {points} points", rates, hits / n)
+    assert hits / n >= 0.6
+
+
+# ---------------------------------------------------------------- Holm and cells
+def _cells(rng, effect, pairs=8, cells=4):
+    out = []
+    for c in range(cells):
+        s = rng.normal(0, 3, pairs)
+        o = V.paired_difference(s + effect + rng.normal(0, 1, pairs), s + rng.normal(0, 1, pairs), "greater")
+        out.append(o.verdict_for("D1", "gradual beats one-shot", f"cell{c}"))
+    return out
+
+
+@pytest.mark.parametrize("rule", ["any", "all"])
+def test_combined_cells_null(rule):
+    n = 300
+    rng = np.random.default_rng(21)
+    words = [V.combine_cells(_cells(rng, 0.0), "D1", "claim", "d1", rule=rule).verdict for _ in range(n)]
+    rates = {w: words.count(w) / n for w in V.WORDS}
+    _report(f"4 null cells of 8 pairs, Holm, rule {rule}", rates)
+    assert words.count(V.REPRODUCED) <= _limit(n)
+
+
+def test_combined_cells_power():
+    n = 150
+    rng = np.random.default_rng(22)
+    words = [V.combine_cells(_cells(rng, 2.0), "D1", "claim", "d1", rule="all").verdict for _ in range(n)]
+    power = words.count(V.REPRODUCED) / n
+    _report("4 cells of 8 pairs, effect 2 sd(d) 1.41, Holm, rule all", {w: words.count(w) / n for w in V.WORDS}, power)
+    assert power >= 0.5
