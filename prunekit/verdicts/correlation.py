@@ -112,3 +112,39 @@ def directional_correlation(x, y, direction: str = "positive", method: str = "sp
     needed = power.points_needed_correlation(r, alpha)
     return Outcome(INCONCLUSIVE, test, r, r, low, high, p_claim, n, needed,
                    f"no significant {direction} correlation over {n} points (not evidence of no association)")
+
+
+def correlation_above(x, y, bound: float = -0.3, alpha: float = 0.05, seed: int = 0) -> Outcome:
+    """A claim of no (harmful) association: Spearman's rho of ``y`` on ``x`` is not below ``bound``.
+
+    Non-inferiority on Fisher's z (Fieller, Hartley & Pearson 1957, s = sqrt(1.06 / (n - 3))):
+    H0 rho <= bound, rejected when z = (atanh(rho) - atanh(bound)) / s exceeds z_{1-alpha}:
+    ``reproduced``. ``contradicted`` when the exact/Monte Carlo permutation test finds rho < 0
+    at level alpha (the association the claim denies). Else ``inconclusive``: a non-significant
+    correlation is not evidence of no association.
+    """
+    if not -1 < bound < 0:
+        raise ValueError(f"bound={bound!r}: the declared bound on rho must lie in (-1, 0)")
+    x, y = _validate(x, y, "negative", "spearman")
+    n = len(x)
+    test = f"Spearman rho, non-inferiority against rho = {bound:g} by Fisher z, permutation test of rho < 0"
+    if n < 5:
+        return not_measured(test, f"needs at least 5 points, found {n}")
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return not_measured(test, "x or y is constant over the points: no ranking to correlate")
+    rho, _, p_less = _spearman_p(x, y, seed)
+    low, high = _fisher_ci(rho, n, "spearman")
+    if p_less < alpha:
+        return Outcome(CONTRADICTED, test, rho, rho, low, high, p_less, n,
+                       reason="significant negative correlation: the association the claim denies")
+    s = math.sqrt(1.06 / (n - 3))
+    z = (math.atanh(max(min(rho, 1 - 1e-12), -1 + 1e-12)) - math.atanh(bound)) / s
+    p = float(stats.norm.sf(z))
+    if p < alpha:
+        return Outcome(REPRODUCED, test, rho, rho, low, high, p, n)
+    needed = None
+    if rho > bound:
+        needed = math.ceil(1.06 * ((stats.norm.ppf(1 - alpha) + stats.norm.ppf(0.8)) /
+                                   (math.atanh(rho) - math.atanh(bound))) ** 2 + 3)
+    return Outcome(INCONCLUSIVE, test, rho, rho, low, high, p, n, needed,
+                   f"rho {rho:.2f} over {n} points cannot exclude rho <= {bound:g}")

@@ -118,8 +118,9 @@ class Verdict:
         head = f"{self.finding} ({self.claim}): {self.verdict}"
         if self.verdict == NOT_MEASURED:
             return f"{head}, because {self.reason or 'the rows it needs are missing'}."
-        numbers = (f"effect {_num(self.effect)} (CI {_num(self.ci_low)} to {_num(self.ci_high)}), "
-                   f"{self.test}, p {_p(self.p_value)}, n = {self.n_seeds}")
+        effect = "" if math.isnan(self.effect) else f"effect {_num(self.effect)}" + (
+            "" if math.isnan(self.ci_low) else f" (CI {_num(self.ci_low)} to {_num(self.ci_high)})") + ", "
+        numbers = f"{effect}{self.test}, p {_p(self.p_value)}, n = {self.n_seeds}"
         tail = ""
         if self.verdict == INCONCLUSIVE and self.seeds_needed:
             tail = f"; about {self.seeds_needed} seeds would resolve an effect this size at 80 % power"
