@@ -92,6 +92,9 @@ def b1_ssl_mask_as_good(rows, needs_labels: dict, alpha: float = 0.05) -> Verdic
                                ("criterion", "timing", "sparsity"), direction=None, margin=ACCURACY_MARGIN_B,
                                where={"criterion_plugin": [c for c in C.labels(rows, "criterion_plugin")
                                                            if c not in ("random", "none")]}, alpha=alpha)
+    if not any(c.verdict != NOT_MEASURED for c in cells):
+        return C.combined([], "B1", B1_CLAIM, "ssl_mask_matches_supervised", "all",
+                          f"needs {RETRAINED} of masks found with and without labels sharing seeds", alpha)
     ok = usable(rows, RETRAINED)
     if ok:
         top = max(r["sparsity"] for r in ok)
