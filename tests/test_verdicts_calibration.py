@@ -181,3 +181,82 @@ def test_combined_cells_power():
     power = words.count(V.REPRODUCED) / n
     _report("4 cells of 8 pairs, effect 2 sd(d) 1.41, Holm, rule all", {w: words.count(w) / n for w in V.WORDS}, power)
     assert power >= 0.5
+
+
+# ---------------------------------------------------------------- finding checks over rows
+from prunekit.verdicts import findings_ab as FA  # noqa: E402
+from prunekit.verdicts import findings_cd as FC  # noqa: E402
+
+
+def _d1_rows(rng, gain, seeds=8, sparsities=(0.5, 0.9)):
+    rows = []
+    for s in range(seeds):
+        base = rng.normal(0.8, 0.05)  # the seed's trunk and initialisation, shared by both arms
+        for sp in sparsities:
+            for timing, kind, g in (("gradual", "gradual", gain), ("oneshot_after", "oneshot", 0.0)):
+                rows.append(dict(id=f"{timing}-{sp}-{s}", status="ok", loss="ce", criterion="magnitude",
+                                 timing=timing, timing_kind=kind, sparsity=sp, seed=s,
+                                 test_accuracy=base + g + rng.normal(0, 0.01)))
+    return rows
+
+
+def test_d1_check_null_and_power():
+    n = 300
+    rng = np.random.default_rng(31)
+    null = [FC.d1_gradual_beats_oneshot(_d1_rows(rng, 0.0)).verdict for _ in range(n)]
+    power = [FC.d1_gradual_beats_oneshot(_d1_rows(rng, 0.015)).verdict for _ in range(n)]
+    _report("D1 check, 2 sparsities x 8 seeds, equal means", {w: null.count(w) / n for w in V.WORDS})
+    _report("D1 check, gradual +0.015 (sd(d) 0.014)", {w: power.count(w) / n for w in V.WORDS},
+            power.count(V.REPRODUCED) / n)
+    assert null.count(V.REPRODUCED) <= _limit(n) and power.count(V.REPRODUCED) / n >= 0.5
+
+
+def _c3_rows(rng, rho_spearman, groups):
+    r = 2 * np.sin(np.pi * rho_spearman / 6)  # Pearson r of a bivariate normal with this Spearman rho
+    x = rng.normal(size=groups)
+    y = r * x + np.sqrt(1 - r * r) * rng.normal(size=groups)
+    return [dict(id=f"g{g}", status="ok", loss="ce", criterion=f"c{g}", timing="t", timing_kind="oneshot",
+                 lam=0.0, local_steps=1, sparsity=0.9, seed=0, loss_after_prune=float(x[g]), test_accuracy=float(y[g]))
+            for g in range(groups)]
+
+
+@pytest.mark.parametrize("groups", [8, 24])
+def test_c3_check_null_at_the_bound(groups):
+    n = 200
+    rng = np.random.default_rng(groups)
+    words = [FC.c3_preservation_not_predictive(_c3_rows(rng, FC.RHO_BOUND_C3, groups)).verdict for _ in range(n)]
+    _report(f"C3 check, true Spearman rho = bound -0.3, {groups} groups", {w: words.count(w) / n for w in V.WORDS})
+    assert words.count(V.REPRODUCED) <= _limit(n)
+
+
+def test_c3_check_power_with_no_association():
+    n, groups = 200, 40
+    rng = np.random.default_rng(41)
+    words = [FC.c3_preservation_not_predictive(_c3_rows(rng, 0.0, groups)).verdict for _ in range(n)]
+    _report(f"C3 check, true rho 0, {groups} groups", {w: words.count(w) / n for w in V.WORDS},
+            words.count(V.REPRODUCED) / n)
+    assert words.count(V.REPRODUCED) / n >= 0.5
+
+
+def _b2_rows(rng, gap, seeds):
+    rows = []
+    for s in range(seeds):
+        base = rng.normal(0.8, 0.05)
+        rows.append(dict(id=f"d{s}", status="ok", loss="rotation", criterion="none", timing="dense",
+                         timing_kind="dense", sparsity=0.0, seed=s, transfer_probe_accuracy=base + rng.normal(0, 0.01)))
+        rows.append(dict(id=f"p{s}", status="ok", loss="rotation", criterion="magnitude", timing="imp",
+                         timing_kind="iterative", sparsity=0.9, seed=s,
+                         transfer_probe_accuracy=base + gap + rng.normal(0, 0.01)))
+    return rows
+
+
+def test_b2_check_null_at_the_margin_and_power():
+    n = 300
+    rng = np.random.default_rng(51)
+    labels = {"rotation": False}
+    null = [FA.b2_transfer_preserved(_b2_rows(rng, -FA.ACCURACY_MARGIN_B, 8), labels).verdict for _ in range(n)]
+    power = [FA.b2_transfer_preserved(_b2_rows(rng, 0.0, 8), labels).verdict for _ in range(n)]
+    _report("B2 check, pruned 0.02 behind dense (the margin), 8 seeds", {w: null.count(w) / n for w in V.WORDS})
+    _report("B2 check, no gap, sd(d) 0.014, 8 seeds", {w: power.count(w) / n for w in V.WORDS},
+            power.count(V.REPRODUCED) / n)
+    assert null.count(V.REPRODUCED) <= _limit(n) and power.count(V.REPRODUCED) / n >= 0.5

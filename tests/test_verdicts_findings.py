@@ -41,10 +41,10 @@ def test_d1_words():
 
 
 def test_d1_keeps_cells_with_opposite_signs_apart():
-    rows = d1_rows(8, 0.02, sparsities=(0.9,)) + [
-        dict(r, id=r["id"] + "x", sparsity=0.5, test_accuracy=r["test_accuracy"] + (-0.02 if r["timing_kind"] == "gradual"
-                                                                                    else 0))
-        for r in d1_rows(8, 0.0, sparsities=(0.9,))]
+    behind = [dict(r, id=r["id"] + "x", sparsity=0.5,
+                   test_accuracy=r["test_accuracy"] - (0.02 if r["timing_kind"] == "gradual" else 0))
+              for r in d1_rows(8, 0.0, sparsities=(0.9,))]  # gradual 0.02 behind at sparsity 0.5
+    rows = d1_rows(8, 0.02, sparsities=(0.9,)) + behind
     v = F.d1_gradual_beats_oneshot(rows)
     words = {r["check"].split("sparsity ")[1]: r["verdict"] for r in v.rows}
     assert words == {"0.5": V.CONTRADICTED, "0.9": V.REPRODUCED}

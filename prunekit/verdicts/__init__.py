@@ -2,7 +2,8 @@
 
 Each test returns an :class:`Outcome`; a check turns it into a :class:`Verdict` with
 ``outcome.verdict_for(finding, claim, check, rows)``. Calibration tests (simulated nulls) are in
-tests/test_verdicts_calibration.py.
+tests/test_verdicts_calibration.py. The per-finding checks (A1-D2 of METHODS.md) over
+results.jsonl rows are in :mod:`prunekit.verdicts.findings_ab` and :mod:`prunekit.verdicts.findings_cd`.
 """
 from prunekit.verdicts.correlation import directional_correlation
 from prunekit.verdicts.family import adjust, combine_cells, holm

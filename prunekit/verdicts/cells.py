@@ -37,7 +37,8 @@ def compare(rows, finding: str, claim: str, metric: str, arm_a: dict, arm_b: dic
     where = dict(where or {})
     out = []
     for cell in cell_values(usable(rows, metric), keys, {**where, **arm_a}):
-        a, b, ids = pair_by_seed(rows, metric, {**where, **cell, **arm_a}, {**where, **(cell if cell_in_b else {}), **arm_b})
+        in_b = cell if cell_in_b else {}
+        a, b, ids = pair_by_seed(rows, metric, {**where, **cell, **arm_a}, {**where, **in_b, **arm_b})
         if len(a) == 0:
             result = not_measured("paired by seed", f"no seed with {metric} in both arms")
         elif margin is not None:

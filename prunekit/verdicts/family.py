@@ -75,7 +75,8 @@ def combine_cells(cells, finding: str, claim: str, check: str, rule: str = "all"
     largest adjusted p of the cells behind the word (``all``) or the smallest (``any``).
     """
     if rule not in RULES:
-        raise ValueError(f"rule={rule!r}: use 'all' (every cell reproduced) or 'any' (one reproduced, none contradicted)")
+        raise ValueError(f"rule={rule!r}: use 'all' (every cell reproduced) or 'any' "
+                         "(one reproduced, none contradicted)")
     cells = adjust(cells, alpha)
     measured = [c for c in cells if c.verdict != NOT_MEASURED]
     rows = tuple(c.to_dict() for c in cells)

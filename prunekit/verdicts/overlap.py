@@ -13,6 +13,10 @@
   convolution is written here (each pmf cut where it falls below 1e-20, so the p-values are
   exact to ~1e-14).
 
+Masks of one initialisation overlap above chance whatever the labels: for "masks found without
+labels resemble masks with labels", compare the IoU with that of a control mask from the same
+seed (random labels or criterion) by :func:`prunekit.verdicts.paired.paired_difference` over seeds.
+
 ``reproduced`` when the one-sided p-value in the claimed direction is below alpha,
 ``contradicted`` when the one in the other direction is, else ``inconclusive``.
 """
