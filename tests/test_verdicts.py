@@ -283,3 +283,17 @@ def test_hand_written_permutation_nulls_agree_with_scipy_permutation_test():
                 vectorized=True, n_resamples=math.factorial(n), alternative=alternative)
             assert mine == pytest.approx(ref.pvalue)
         assert rho == pytest.approx(stats.spearmanr(x, y).statistic)
+
+
+def test_findings_json_and_markdown():
+    from prunekit.verdicts import document
+    cells = [_cell(V.REPRODUCED, 0.01, 0.2, "s0.5"), _cell(V.INCONCLUSIVE, float("nan"), float("nan"), "s0.9")]
+    v = V.combine_cells(cells, "D1", "gradual beats one-shot", "d1", rule="any")
+    data = json.loads(document.findings_json([v]))
+    assert [d["finding"] for d in data] == ["D1"] and data[0]["rows"][1]["p_value"] is None
+    assert set(data[0]) == {"finding", "claim", "check", "verdict", "test", "statistic", "effect", "ci_low", "ci_high",
+                            "p_value", "n_seeds", "seeds_needed", "rows", "reason"}
+    text = document.markdown([v])
+    assert text.splitlines()[1:] == ["  - s0.5: reproduced (p 0.01)", "  - s0.9: inconclusive"]
+    with pytest.raises(TypeError, match="verdict_for"):
+        document.findings_json([V.paired_difference([1, 2], [0, 0])])
