@@ -10,8 +10,8 @@
 - :func:`combine_cells`: cells (e.g. sparsities, losses, criteria) are never pooled into one
   effect. After Holm over the cells, the study-level word follows a rule declared by the check:
   ``"all"``: reproduced when every measured cell is reproduced; ``"any"``: reproduced when at
-  least one is and none is contradicted. Either way a contradicted cell makes the study
-  contradicted under ``"all"`` and blocks ``reproduced`` under ``"any"``. The study-level effect
+  least one is and none is contradicted. ``contradicted``: under ``"all"`` when any cell is,
+  under ``"any"`` when some cell is and none is reproduced; else ``inconclusive``. The study-level effect
   and CI are the single cell's when there is one, else NaN (the cells are listed in ``rows``).
 """
 from __future__ import annotations
@@ -64,10 +64,6 @@ def adjust(verdicts, alpha: float = 0.05) -> list[Verdict]:
     return out
 
 
-def _cell_name(v: Verdict) -> str:
-    return v.check or v.claim
-
-
 def combine_cells(cells, finding: str, claim: str, check: str, rule: str = "all", alpha: float = 0.05) -> Verdict:
     """One study-level :class:`Verdict` from per-cell verdicts by the declared ``rule`` (module doc).
 
@@ -94,7 +90,8 @@ def combine_cells(cells, finding: str, claim: str, check: str, rule: str = "all"
     else:
         word = INCONCLUSIVE
     behind = [c.p_value for c in measured if c.verdict == word] or [c.p_value for c in measured]
-    p = float(np.nanmax(behind) if rule == "all" else np.nanmin(behind))
+    behind = [x for x in behind if not np.isnan(x)]
+    p = float(max(behind) if rule == "all" else min(behind)) if behind else NAN
     reason = f"{n_rep} of {len(measured)} cells reproduced, {n_con} contradicted"
     if len(signs) > 1:
         reason += "; the cells' effects have opposite signs, so they are reported apart and never pooled"
