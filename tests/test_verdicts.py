@@ -297,3 +297,10 @@ def test_findings_json_and_markdown():
     assert text.splitlines()[1:] == ["  - s0.5: reproduced (p 0.01)", "  - s0.9: inconclusive"]
     with pytest.raises(TypeError, match="verdict_for"):
         document.findings_json([V.paired_difference([1, 2], [0, 0])])
+
+
+def test_seeds_needed_of_an_inconclusive_test_exceeds_the_seeds_it_had():
+    d = [1, 1, 1, 1, 1, -0.1]  # p = 4 / 64 by enumeration; the normal approximation asks for 3 pairs
+    out = V.paired_difference(d, [0] * 6)
+    assert out.verdict == V.INCONCLUSIVE and out.p_value == pytest.approx(brute_sign_flip(d)) == 4 / 64
+    assert V.seeds_needed(np.mean(d), np.std(d, ddof=1)) == 6 and out.seeds_needed == 7

@@ -109,7 +109,12 @@ def paired_difference(a, b, claim: str = "greater", alpha: float = 0.05, seed: i
               else f"difference not significant at {alpha:g}")
     if n < floor and needed is None:
         needed = floor
-    return Outcome(INCONCLUSIVE, test, effect, effect, low, high, p, n, needed, reason)
+    return Outcome(INCONCLUSIVE, test, effect, effect, low, high, p, n, _more_than(needed, n), reason)
+
+
+def _more_than(needed, n):
+    """The normal approximation can ask for no more pairs than an inconclusive test had: then n + 1."""
+    return None if needed is None else max(needed, n + 1)
 
 
 def equivalence(a, b, margin: float, alpha: float = 0.05) -> Outcome:
@@ -142,4 +147,4 @@ def equivalence(a, b, margin: float, alpha: float = 0.05) -> Outcome:
     needed = power.seeds_needed_equivalence(effect, sd, margin, alpha)
     why = (f"the {level:.0%} CI ({low:.3g}, {high:.3g}) is wider than the margin +-{margin:g} allows"
            if needed is not None else f"the observed difference {effect:.3g} is not inside the margin +-{margin:g}")
-    return Outcome(INCONCLUSIVE, test, t_eq, effect, low, high, p_eq, n, needed, why)
+    return Outcome(INCONCLUSIVE, test, t_eq, effect, low, high, p_eq, n, _more_than(needed, n), why)
