@@ -304,3 +304,12 @@ def test_seeds_needed_of_an_inconclusive_test_exceeds_the_seeds_it_had():
     out = V.paired_difference(d, [0] * 6)
     assert out.verdict == V.INCONCLUSIVE and out.p_value == pytest.approx(brute_sign_flip(d)) == 4 / 64
     assert V.seeds_needed(np.mean(d), np.std(d, ddof=1)) == 6 and out.seeds_needed == 7
+
+
+def test_package_imports_without_tensorflow():
+    import subprocess
+    import sys
+    code = ("import sys, prunekit.verdicts, prunekit.verdicts.findings_ab, prunekit.verdicts.findings_cd, "
+            "prunekit.verdicts.document; print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -260,3 +260,80 @@ def test_b2_check_null_at_the_margin_and_power():
     _report("B2 check, no gap, sd(d) 0.014, 8 seeds", {w: power.count(w) / n for w in V.WORDS},
             power.count(V.REPRODUCED) / n)
     assert null.count(V.REPRODUCED) <= _limit(n) and power.count(V.REPRODUCED) / n >= 0.5
+
+
+def test_a2_check_null():
+    n = 200
+    rng = np.random.default_rng(61)
+    names = {"gradual": "gradual_early", "oneshot_after": "gradual_late"}
+    words = [FA.a2_early_hurts_more([dict(r, timing=names[r["timing"]]) for r in _d1_rows(rng, 0.0)]).verdict
+             for _ in range(n)]
+    _report("A2 check, early = late, 2 sparsities x 8 seeds", {w: words.count(w) / n for w in V.WORDS})
+    assert words.count(V.REPRODUCED) <= _limit(n)
+
+
+def _c_rows(rng, jump_gain, acc_gap, seeds=8):
+    rows = []
+    for s in range(seeds):
+        base_jump, base_acc = rng.normal(1.0, 0.3), rng.normal(0.9, 0.02)
+        for crit in FC.LOCAL_CRITERIA:
+            for steps, lam in ((1, 0.0), (14, 0.0), (1, 1e-3)):
+                local = steps > 1 or lam > 0
+                rows.append(dict(id=f"{crit}-{steps}-{lam}-{s}", status="ok", loss="ce", criterion=crit,
+                                 criterion_plugin=crit, timing="oneshot", timing_kind="oneshot", lam=lam,
+                                 local_steps=steps, sparsity=0.95, seed=s,
+                                 loss_jump=base_jump + (jump_gain if local else 0) + rng.normal(0, 0.05),
+                                 test_accuracy=base_acc + (acc_gap if crit == "taylor1" else 0) + rng.normal(0, 0.003)))
+    return rows
+
+
+def test_c1_check_null_and_c2_check_null_at_the_margin():
+    n = 150
+    rng = np.random.default_rng(71)
+    c1 = [FC.c1_locality_reduces_jump(_c_rows(rng, 0.0, 0.0)).verdict for _ in range(n)]
+    c2 = [FC.c2_orders_alike_with_locality(_c_rows(rng, 0.0, FC.ACCURACY_MARGIN_C2)).verdict for _ in range(n)]
+    c2_power = [FC.c2_orders_alike_with_locality(_c_rows(rng, 0.0, 0.0)).verdict for _ in range(n)]
+    _report("C1 check, locality changes nothing, 3 criteria x 2 arms x 8 seeds", {w: c1.count(w) / n for w in V.WORDS})
+    _report("C2 check, taylor1 0.01 (the margin) above qm/obd, 8 seeds", {w: c2.count(w) / n for w in V.WORDS})
+    _report("C2 check, no gap, sd(d) 0.004", {w: c2_power.count(w) / n for w in V.WORDS},
+            c2_power.count(V.REPRODUCED) / n)
+    assert c1.count(V.REPRODUCED) <= _limit(n) and c2.count(V.REPRODUCED) <= _limit(n)
+    assert c2_power.count(V.REPRODUCED) / n >= 0.5
+
+
+def _b1_rows(rng, gap, seeds=8):
+    rows = []
+    for s in range(seeds):
+        base = rng.normal(0.8, 0.05)
+        for loss, g in (("ce", 0.0), ("rotation", gap)):
+            for crit, extra in (("magnitude", 0.0), ("random", -0.2)):
+                rows.append(dict(id=f"{loss}-{crit}-{s}", status="ok", loss=loss, criterion=crit, criterion_plugin=crit,
+                                 timing="imp", timing_kind="iterative", sparsity=0.9, seed=s,
+                                 retrained_test_accuracy=base + g + extra + rng.normal(0, 0.007)))
+    return rows
+
+
+def test_b1_check_null_at_the_margin():
+    n = 200
+    rng = np.random.default_rng(81)
+    labels = {"ce": True, "rotation": False}
+    words = [FA.b1_ssl_mask_as_good(_b1_rows(rng, -FA.ACCURACY_MARGIN_B), labels).verdict for _ in range(n)]
+    _report("B1 check, label-free mask 0.02 (the margin) behind, 8 seeds", {w: words.count(w) / n for w in V.WORDS})
+    assert words.count(V.REPRODUCED) <= _limit(n)
+
+
+def test_a3_and_a4_checks_null():
+    n = 300
+    rng = np.random.default_rng(91)
+    a3 = []
+    for _ in range(n):
+        sets = [dict(group=f"g{i}", sparsity=0.9, pies=rng.choice(359, 40, replace=False)) for i in range(3)]
+        a3.append(FA.a3_pie_overlap_low(sets, 359).verdict)
+    a4 = []
+    for _ in range(n):  # PIE and non-PIE means from one distribution per group
+        diff = [dict(metric=m, pie_mean=rng.normal(), non_pie_mean=rng.normal()) for m in ("q_score", "pd_score")
+                for _ in range(8)]
+        a4.append(FA.a4_pies_harder(diff).verdict)
+    _report("A3 check, 3 random PIE sets of 40 out of 359", {w: a3.count(w) / n for w in V.WORDS})
+    _report("A4 check, 8 groups, PIEs like non-PIEs", {w: a4.count(w) / n for w in V.WORDS})
+    assert a3.count(V.REPRODUCED) <= _limit(n) and a4.count(V.REPRODUCED) <= _limit(n)

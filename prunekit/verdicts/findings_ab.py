@@ -50,7 +50,7 @@ def a3_pie_overlap_low(pie_sets, n_total: int, alpha: float = 0.05) -> Verdict:
     claim = "PIEs differ between (loss x pruning method) pairs: overlap below chance for the sets' sizes"
     cells = []
     for p, q in itertools.combinations(pie_sets, 2):
-        if p["sparsity"] != q["sparsity"] or not p["pies"] or not q["pies"]:
+        if p["sparsity"] != q["sparsity"] or len(p["pies"]) == 0 or len(q["pies"]) == 0:
             continue
         out = overlap.jaccard_vs_chance(p["pies"], q["pies"], n_total, "lower", alpha)
         cells.append(out.verdict_for("A3", claim, f"{p['group']} vs {q['group']} at sparsity {p['sparsity']}"))
