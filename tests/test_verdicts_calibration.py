@@ -337,3 +337,24 @@ def test_a3_and_a4_checks_null():
     _report("A3 check, 3 random PIE sets of 40 out of 359", {w: a3.count(w) / n for w in V.WORDS})
     _report("A4 check, 8 groups, PIEs like non-PIEs", {w: a4.count(w) / n for w in V.WORDS})
     assert a3.count(V.REPRODUCED) <= _limit(n) and a4.count(V.REPRODUCED) <= _limit(n)
+
+
+def _d2_verdicts(rng, n, gain):
+    words = []
+    for _ in range(n):
+        rows = _d1_rows(rng, 0.0)
+        for r in rows:  # independent noise per run; gradual raised by gain x the noise sd in both metrics
+            up = gain if r["timing_kind"] == "gradual" else 0.0
+            r["sharpness"], r["psp_entropy"] = rng.normal(1e-3 + up * 1e-4, 1e-4), rng.normal(0.5 + up * 0.05, 0.05)
+        words.append(FC.d2_gradual_sharper_higher_entropy(rows).verdict)
+    return words
+
+
+def test_d2_check_null_and_power():
+    n = 150
+    rng = np.random.default_rng(101)
+    null, effect = _d2_verdicts(rng, n, 0.0), _d2_verdicts(rng, n, 2.0)
+    _report("D2 check, sharpness and PSP-entropy equal in both arms", {w: null.count(w) / n for w in V.WORDS})
+    _report("D2 check, both metrics 2 noise sd higher for gradual, 8 seeds", {w: effect.count(w) / n for w in V.WORDS},
+            effect.count(V.REPRODUCED) / n)
+    assert null.count(V.REPRODUCED) <= _limit(n) and effect.count(V.REPRODUCED) / n >= 0.5
