@@ -164,3 +164,10 @@ def test_a1_a3_a4_words():
     assert harder.verdict == V.REPRODUCED and harder.p_value == pytest.approx(2 * 2 / 128)  # Holm over 2 metrics
     assert A.a4_pies_harder(diff[:6] + diff[7:13]).verdict == V.INCONCLUSIVE  # 2/64 per metric, x2 by Holm
     assert A.a4_pies_harder([]).verdict == V.NOT_MEASURED
+
+
+def test_compare_refuses_an_ambiguous_test():
+    from prunekit.verdicts import cells
+    with pytest.raises(ValueError, match="either direction"):
+        cells.compare(d1_rows(6, 0.0), "D1", "c", "test_accuracy", {"timing": "gradual"},
+                      {"timing": "oneshot_after"}, ("sparsity",), direction="greater", margin=0.01)

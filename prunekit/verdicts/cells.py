@@ -31,9 +31,13 @@ def compare(rows, finding: str, claim: str, metric: str, arm_a: dict, arm_b: dic
 
     With ``cell_in_b=False`` the cell selects arm a's rows only (arm b is a reference such as
     the dense model of the same seed).
+
     ``direction`` ('greater' / 'less') runs :func:`paired.paired_difference`; with ``margin``
     (and ``direction=None``) it runs the TOST :func:`paired.equivalence` instead.
     """
+    if (margin is None) == (direction is None):
+        raise ValueError("give either direction ('greater' / 'less': a difference test) or margin "
+                         "(with direction=None: an equivalence test), not both or neither")
     where = dict(where or {})
     out = []
     for cell in cell_values(usable(rows, metric), keys, {**where, **arm_a}):
