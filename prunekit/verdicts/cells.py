@@ -1,0 +1,67 @@
+"""Per-cell comparisons over results.jsonl rows, shared by the finding checks.
+
+A cell fixes everything but the compared factor (e.g. loss, criterion and sparsity when
+gradual is compared with one-shot); the two arms of a cell are paired by seed
+(:func:`prunekit.verdicts.rows.pair_by_seed`) and tested with a paired difference test or TOST.
+Cells are never pooled: :func:`prunekit.verdicts.family.combine_cells` turns them into one
+verdict by the rule the finding declares.
+"""
+from __future__ import annotations
+
+from prunekit.verdicts import paired
+from prunekit.verdicts.family import combine_cells
+from prunekit.verdicts.rows import matches, pair_by_seed, usable, values
+from prunekit.verdicts.vocabulary import NOT_MEASURED, Verdict, not_measured
+
+
+def cell_values(rows, keys, where: dict) -> list[dict]:
+    """The distinct combinations of ``keys`` among the ok rows matching ``where``, in sorted order."""
+    seen = {tuple(r.get(k) for k in keys) for r in rows if r.get("status") == "ok" and matches(r, where)}
+    return [dict(zip(keys, v)) for v in sorted(seen, key=lambda t: tuple((x is None, str(x)) for x in t))]
+
+
+def _label(cell: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in cell.items())
+
+
+def compare(rows, finding: str, claim: str, metric: str, arm_a: dict, arm_b: dict, keys, *,
+            direction: str | None = "greater", margin: float | None = None, where: dict | None = None,
+            cell_in_b: bool = True, alpha: float = 0.05) -> list[Verdict]:
+    """One verdict per cell (combination of ``keys`` present in arm a): arm a vs arm b on ``metric``.
+
+    With ``cell_in_b=False`` the cell selects arm a's rows only (arm b is a reference such as
+    the dense model of the same seed).
+
+    ``direction`` ('greater' / 'less') runs :func:`paired.paired_difference`; with ``margin``
+    (and ``direction=None``) it runs the TOST :func:`paired.equivalence` instead.
+    """
+    if (margin is None) == (direction is None):
+        raise ValueError("give either direction ('greater' / 'less': a difference test) or margin "
+                         "(with direction=None: an equivalence test), not both or neither")
+    where = dict(where or {})
+    out = []
+    for cell in cell_values(usable(rows, metric), keys, {**where, **arm_a}):
+        in_b = cell if cell_in_b else {}
+        a, b, ids = pair_by_seed(rows, metric, {**where, **cell, **arm_a}, {**where, **in_b, **arm_b})
+        if len(a) == 0:
+            result = not_measured("paired by seed", f"no seed with {metric} in both arms")
+        elif margin is not None:
+            result = paired.equivalence(a, b, margin, alpha)
+        else:
+            result = paired.paired_difference(a, b, direction, alpha)
+        out.append(result.verdict_for(finding, claim, f"{metric}: {_label(arm_a)} vs {_label(arm_b)} at {_label(cell)}",
+                                      ids))
+    return out
+
+
+def combined(cells, finding: str, claim: str, check: str, rule: str, missing: str, alpha: float = 0.05) -> Verdict:
+    """:func:`combine_cells`, or ``not measured`` with ``missing`` as the reason when there is no cell."""
+    cells = list(cells)
+    if not cells:
+        return Verdict(finding, claim, check, NOT_MEASURED, "per-cell paired tests", reason=missing)
+    return combine_cells(cells, finding, claim, check, rule=rule, alpha=alpha)
+
+
+def labels(rows, key: str, **where) -> list:
+    """Distinct values of ``key`` over the ok rows matching ``where``."""
+    return values([r for r in rows if r.get("status") == "ok" and matches(r, where)], key)
