@@ -19,21 +19,22 @@ import numpy as np
 LABELS_PLUGIN = "cross_entropy"
 
 
-def retrain(model, plugin, rewind_weights: dict, *, train_data, test_data, num_classes: int,
+def retrain(model, plugin, rewind_weights, *, train_data, test_data, num_classes: int,
             epochs: int, batch_size: int, make_optimizer, seed: int = 0, fit_kwargs=None) -> dict:
-    """Retrains ``model``'s mask with labels from ``rewind_weights``; returns the metrics.
+    """Retrains ``model``'s mask with labels from ``rewind_weights`` (a
+    :class:`prunekit.checkpoint.Checkpoint`, weights only); returns the metrics.
 
     ``model`` is the wrapped model that found the mask (trained under ``plugin``);
     ``train_data`` is a ``tf.data.Dataset`` of ``(image, label)`` examples (unbatched,
     shuffled as the run shuffles), ``test_data`` an ``(x, y)`` pair of arrays;
     ``make_optimizer()`` returns a fresh optimizer of the run's configuration."""
-    from prunekit import registry
+    from prunekit import checkpoint, registry
     from prunekit.evaluation import loss_and_accuracy
-    from prunekit.keras import PruningCallback
-    from prunekit.timing import Hold, iterative, mask_io
+    from prunekit.pruning import PruningCallback, mask_io
+    from prunekit.timing import Hold
 
     masks = mask_io.get(model)
-    iterative.restore(model, rewind_weights)
+    checkpoint.restore(model, rewind_weights, optimizer=False, source="the rewind point")
     mask_io.assign(model, masks)  # survivors at their rewind values, pruned weights zero
     labels = registry.get_loss(LABELS_PLUGIN, seed=seed)
     classifier = labels.build_model(plugin.encoder(model), num_classes)

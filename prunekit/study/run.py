@@ -6,7 +6,7 @@ dict (``status``, ``metrics``, ``timing``, ...). It raises :class:`RunFailed` fo
 diverges; the executor records any exception as a failed run and the study goes on.
 
 A run's timing entry becomes a :mod:`prunekit.timing` schedule (``OneShot`` / ``Gradual``,
-see :mod:`prunekit.study.timings`) that :class:`prunekit.timing.callback.TimedPruning`
+see :mod:`prunekit.study.timings`) that :class:`prunekit.PruningCallback`
 resolves against ``Length(ceil(n_train / batch_size), epochs)``: fractions of training,
 epochs and steps as in :mod:`prunekit.timing.units`. A oneshot ``at`` the end of training
 (``1.0``) prunes after the last update, then fine-tunes ``finetune_epochs`` with the mask
@@ -43,7 +43,7 @@ class _Clock:
 
 
 def resolve_schedule(timing: dict, sparsity: float, total_steps: int, steps_per_epoch: int | None = None):
-    """The ``prunekit.schedules`` step schedule of a timing entry (what the run's callback
+    """The :class:`prunekit.timing.Plan` of a timing entry (what the run's callback
     resolves its :mod:`prunekit.timing` object to)."""
     from prunekit.study import timings
     from prunekit.timing import Length
@@ -171,9 +171,11 @@ def execute(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
     if pruned and not iterative:
         from prunekit.study import timings
         from prunekit.timing import Length
-        from prunekit.timing.callback import TimedPruning
+        from prunekit.pruning import PruningCallback
 
         schedule = timings.build(spec["timing"], spec["sparsity"])
+        if spec["timing"]["kind"] == "oneshot":  # the fine-tuning below is a second fit
+            schedule = schedule.without_finetune()
         length = Length(steps_per_epoch, train["epochs"])
         try:
             schedule.resolve(length)  # a time beyond the training length fails before training
@@ -183,7 +185,7 @@ def execute(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
         # Function preservation around each event (loss/accuracy before and after, KL) is
         # measured on fixed training examples, for models with a classifier output.
         n_eval = min(EVAL_EXAMPLES, len(x_train))
-        pruning = TimedPruning(crit["plugin"] if not crit["options"] else
+        pruning = PruningCallback(crit["plugin"] if not crit["options"] else
                                prunekit.registry.get_criterion(crit["plugin"], **crit["options"]),
                                schedule, scope=spec["scope"],
                                data=(x_train, y_train if plugin.needs_labels else None),
@@ -288,7 +290,7 @@ def execute(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
                                             (x_test, y_test), num_classes, keras))
     clock.lap("evaluate")
 
-    # One record per pruning event (prunekit.timing.records): step, epoch, criterion, target,
+    # One record per pruning event (prunekit.pruning.records): step, epoch, criterion, target,
     # sparsity, loss/accuracy before and after, KL; "local" lists its local steps.
     events = [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
               for r in (pruning.records if pruning else [])] or rounds
@@ -312,7 +314,7 @@ def execute(spec: dict, out_dir: str, branch: dict | None = None) -> dict:
 
 def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data, num_examples,
                eval_batch=None, mask_dir=None):
-    """Iterative pruning with rewinding (``prunekit.timing.iterative.run``): ``rounds`` rounds
+    """Iterative pruning with rewinding (``prunekit.pruning.imp.run``): ``rounds`` rounds
     of train ``epochs`` / prune ``rate`` of the remaining / rewind to ``rewind_to`` (a time in
     the first round's training), then the final mask is retrained once more; each round
     restarts the optimizer and sees the same data order. Returns the last training's history
@@ -320,7 +322,8 @@ def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data,
     KL on ``eval_batch`` just before and after the prune, target and achieved sparsity per
     layer and overall, criterion and options) and ``mask_path`` (``masks/round_<r>.npz``
     under ``mask_dir``, the mask after the round); statistics use the loss plugin."""
-    from prunekit.timing import Length, iterative
+    from prunekit.pruning import imp
+    from prunekit.timing import Iterative, Length
 
     train, t = spec["train"], spec["timing"]
     crit = spec["criterion"]
@@ -341,8 +344,8 @@ def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data,
     if not t["rounds"]:  # sparsity 0: nothing to prune
         fit_(model, [])
         return histories[-1], [], None
-    plan = iterative.Iterative(rounds=t["rounds"], rate=t["rate"], rewind_to=t["rewind_to"])
-    result = iterative.run(model, plan, compile=compile_, fit=fit_, criterion=criterion, scope=spec["scope"],
+    plan = Iterative(rounds=t["rounds"], rate=t["rate"], rewind_to=t["rewind_to"])
+    result = imp.run(model, plan, compile=compile_, fit=fit_, criterion=criterion, scope=spec["scope"],
                            data=data, num_examples=num_examples,
                            length=Length(steps_per_epoch, train["epochs"]), loss=plugin, eval_batch=eval_batch,
                            mask_dir=os.path.join(mask_dir, "masks") if mask_dir else None)
@@ -352,7 +355,7 @@ def _iterative(spec, model, strategy, plugin, fit, steps_per_epoch, keras, data,
         rounds.append({**r["event"], **record, "round": r["round"], "target": r["target"],
                        "rewind_step": result.rewind_step, "local": r["record"]["result"],
                        **({"mask_path": os.path.relpath(r["mask_path"], mask_dir)} if mask_dir else {})})
-    return histories[-1], rounds, result.rewind_weights
+    return histories[-1], rounds, result.rewind
 
 
 def _retrain_with_labels(spec, model, plugin, rewind_weights, metrics, ds_train, test, num_classes, keras):

@@ -71,7 +71,7 @@ def first_event_step(spec: dict, spe: int):
     if spec["timing"]["kind"] == "dense":
         return epochs * spe
     try:
-        steps = timings.build(spec["timing"], spec["sparsity"]).resolve(Length(spe, epochs)).event_steps()
+        steps = timings.build(spec["timing"], spec["sparsity"]).resolve(Length(spe, epochs)).steps()
     except ValueError:
         return None
     return min(steps) if steps else epochs * spe
@@ -171,11 +171,9 @@ def report_section(stats: dict, trained_now: int) -> str:
 
 def _model_weights(model) -> list:
     """The model's weights without tfmot's masks and counters (same order wrapped or not)."""
-    from prunekit import prunable
-    from prunekit.timing.iterative import _bookkeeping
+    from prunekit import checkpoint
 
-    skip = _bookkeeping(model) if prunable.is_wrapped(model) else set()
-    return [v for v in model.weights if id(v) not in skip]
+    return checkpoint.model_variables(model)
 
 
 def save_state(model, epoch: int, history: dict) -> bytes:
