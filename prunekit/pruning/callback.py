@@ -28,9 +28,11 @@ class PruningCallback(keras.callbacks.Callback):
       criterion: a registered criterion name (``prunekit-plugins`` lists them) or an instance.
       schedule: a :class:`prunekit.timing.Timing`: ``timing.OneShot`` (with local ``steps``),
         ``timing.Gradual``, ``timing.Iterative`` (IMP: rounds, rewinding), ``timing.Hold`` or
-        a ``prunekit.schedules`` alias. It is resolved to optimizer steps when ``fit`` starts;
-        a time past the end of training is an error. ``OneShot(finetune_epochs=...)`` is
-        refused: one ``fit`` has no epochs after its end (fine-tune with a second ``fit``).
+        a ``prunekit.schedules`` alias. It is resolved to optimizer steps when the first ``fit``
+        starts (later fits with the same callback keep that plan); an epoch or fraction past
+        the end of training is an error (times in steps are absolute optimizer steps and may
+        fall in a later ``fit``). ``OneShot(finetune_epochs=...)`` is refused: one ``fit`` has
+        no epochs after its end (fine-tune with a second ``fit``).
       scope: ``"layer"`` (each layer reaches the target) or ``"global"`` (overall).
       data: examples for gradient / curvature statistics: a ``tf.data.Dataset`` of (x, y)
         batches or an (x, y) pair of arrays. Needed when the criterion requires statistics.
@@ -73,6 +75,7 @@ class PruningCallback(keras.callbacks.Callback):
         if isinstance(data, (tuple, list)) and len(data) != 2:
             raise ValueError(f"data given as arrays must be an (x, y) pair, got {len(data)} items.")
         self.schedule, self.length, self.scope = schedule, length, scope
+        self._length_given = length is not None
         self.data, self.num_examples, self.verbose = data, num_examples, verbose
         self.recorder = records.Recorder(eval_batch, mask_dir)
         self.plan = None
@@ -98,7 +101,8 @@ class PruningCallback(keras.callbacks.Callback):
         if needs and self.data is None:
             raise ValueError(f"criterion {type(self.criterion).__name__} needs statistics {needs}: "
                              "pass data=... (examples to estimate them on) to PruningCallback.")
-        self.plan = self._resolve()
+        if self.plan is None:  # resolved once: a later fit (e.g. fine-tuning) keeps the plan
+            self.plan = self._resolve()
         self._step = int(model.optimizer.iterations.numpy())
         for wrapper in prunable.wrappers(model):
             # tfmot asserts pruning_step >= 1 after its per-call increment; it counts wrapper
@@ -122,7 +126,11 @@ class PruningCallback(keras.callbacks.Callback):
 
     # Internals.
     def _resolve(self):
-        length = self.length
+        """The plan for this fit. Times in epochs or fractions resolve against ``length`` (or
+        this fit's epochs and steps per epoch); past its end they are an error. Times in steps
+        are absolute optimizer steps: without a ``length`` given, one past this fit's end waits
+        for a later ``fit`` of the same model (the optimizer's step counter runs on)."""
+        length, given = (self.length, True) if self._length_given else (None, False)
         if length is None:
             steps, epochs = (self.params or {}).get("steps"), (self.params or {}).get("epochs")
             if steps and epochs:
@@ -130,6 +138,11 @@ class PruningCallback(keras.callbacks.Callback):
         try:
             return self.schedule.resolve(length)
         except ValueError as e:
+            if not given and length is not None and "beyond the training length" in str(e):
+                try:
+                    return self.schedule.resolve(None)  # step times only
+                except ValueError:
+                    pass
             if length is None:
                 raise ValueError(f"length: fit does not tell the steps per epoch ({str(e).rstrip('.')}); "
                                  "pass length=prunekit.timing.Length(steps_per_epoch, epochs).") from e
