@@ -164,6 +164,16 @@ def test_wrap_names_layers_it_leaves_dense_and_events_report_all_weights():
     assert cb.records[-1]["overall_all_weights"] == pytest.approx(24 / total)
 
 
+def test_keras3_error_names_import_keras_as_the_cause():
+    """Issue 12.13: prunekit was imported first, so the cause is a model built with `import keras`."""
+    fake = type("Sequential", (), {"__module__": "keras.src.models.sequential"})()
+    with pytest.raises(prunekit._backend.Keras3Error) as info:
+        prunekit.wrap(fake)
+    message = str(info.value)
+    assert "`import keras`" in message and "import tf_keras as keras" in message
+    assert "before tensorflow" not in message and "\n" not in message
+
+
 # --- the callback: errors -------------------------------------------------------------------
 
 def test_callback_argument_errors():
