@@ -66,10 +66,10 @@ class TimedPruning(prunekit.PruningCallback):
         super().__init__(*args, **kwargs)
         self.event_times, self.statistics_times = [], []
 
-    def prune(self, target, step=None):
+    def prune(self, target, step=None, **kwargs):
         start, before = CLOCK[0](), len(STATS_TIMES)
         try:
-            return super().prune(target, step)
+            return super().prune(target, step, **kwargs)
         finally:
             if float(target) > 0:  # (every event here has target >= INITIAL)
                 self.event_times.append(CLOCK[0]() - start)

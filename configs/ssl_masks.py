@@ -12,7 +12,7 @@ pruned, is probed on another task with frozen features (``transfer``: digits/0-4
 linear probe and k-NN), and the report compares the masks found with and without labels by
 IoU (masks.npz of each run). Digits variant: 3 seeds, 63 runs; measured 11 min 20 s wall
 on 2 CPU cores (2026-12-03, 766 s user+sys CPU).
-Iterative pruning runs through ``prunekit.timing.iterative.run`` (R = rounds for each
+Iterative pruning runs through ``prunekit.pruning.imp.run`` (R = rounds for each
 sparsity, 1 - 0.8^R; the final mask is retrained once more after the last rewind);
 events.json has one record per round.
 

@@ -2,9 +2,12 @@
 
 Public model.fit integration::
 
-    pruned = prunekit.wrap(model)
+    pruned = prunekit.wrap(model)        # a copy: `model` stays as it is
     pruned.fit(ds, callbacks=[prunekit.PruningCallback(criterion="qm", schedule=..., data=...)])
-    final = prunekit.strip(pruned)
+    final = prunekit.strip(pruned)       # an independent plain model
+
+``schedule`` is a :mod:`prunekit.timing` timing (``OneShot``, ``Gradual``, ``Iterative``,
+``Hold``); the callback side lives in :mod:`prunekit.pruning`.
 """
 from prunekit import _backend
 
@@ -20,7 +23,7 @@ def __getattr__(name):
 
         return getattr(_keras, name)
     if name in ("schedules", "registry", "criteria", "masks", "statistics", "models", "data",
-                "evaluation", "losses", "timing", "prunable"):
+                "evaluation", "losses", "timing", "prunable", "pruning", "checkpoint"):
         import importlib
 
         return importlib.import_module(f"prunekit.{name}")

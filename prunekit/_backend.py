@@ -42,8 +42,22 @@ def require_tf_keras_model(model, what: str = "model") -> None:
         return
     module = type(model).__module__
     if module.startswith("keras"):
-        raise Keras3Error(
-            f"the {what} is a Keras 3 model ({type(model).__name__}); prunekit works on tf_keras "
-            f"models: {KERAS3_FIX}."
-        )
+        raise Keras3Error(keras3_model_message(model, what))
     raise TypeError(f"the {what} must be a tf_keras.Model, got {type(model).__name__}.")
+
+
+def keras3_model_message(model, what: str = "model") -> str:
+    """Why ``model`` is a Keras 3 model, and the fix that applies where the user is."""
+    tf = sys.modules.get("tensorflow")
+    tf_keras_is_3 = tf is not None and str(getattr(tf.keras, "__version__", "")).startswith("3")
+    if tf_keras_is_3:
+        cause = ("tf.keras is Keras 3 because TensorFlow was imported before prunekit without "
+                 "TF_USE_LEGACY_KERAS=1")
+        fix = KERAS3_FIX
+    else:
+        cause = (f"it was built with the `keras` package ({type(model).__module__}), which is Keras 3 "
+                 "(`import keras`)")
+        fix = ("build it with tf_keras instead: `import tf_keras as keras` (or tf.keras after "
+               "importing prunekit)")
+    return (f"the {what} is a Keras 3 model ({type(model).__name__}): {cause}; prunekit needs "
+            f"tf_keras: {fix}.")

@@ -11,7 +11,7 @@ from tensorflow_model_optimization.python.core.sparsity.keras import pruning_imp
 
 import prunekit
 from prunekit import masks as masks_lib
-from prunekit import prunable, registry, schedules
+from prunekit import prunable, registry, schedules, timing
 from prunekit.keras import optimizer_slots
 
 CRITERIA = registry.names("criterion")
@@ -102,8 +102,76 @@ def test_wrap_keras3_model_fails_clearly():
     if not keras3.__version__.startswith("3"):
         pytest.skip("keras 3 not installed")
     model = keras3.Sequential([keras3.layers.Dense(2)])  # construct only; never built or run
-    with pytest.raises(prunekit._backend.Keras3Error, match="Keras 3.*tf_keras"):
+    with pytest.raises(prunekit._backend.Keras3Error, match="Keras 3.*tf_keras") as info:
         prunekit.wrap(model)
+    # Issue 12.13: prunekit was imported first here; the cause is `import keras` (Keras 3).
+    assert "import keras" in str(info.value) and "import tf_keras as keras" in str(info.value)
+    assert "before tensorflow" not in str(info.value)
+
+
+def test_wrap_leaves_its_argument_untouched():
+    """Issue 12.1: training the wrapped copy must not prune the user's (dense) model."""
+    keras.utils.set_random_seed(0)
+    model = _convnet()
+    before = [w.copy() for w in model.get_weights()]
+    wrapped = prunekit.wrap(model)
+    wrapped.compile(_optimizer("sgd"), _loss())
+    x, y = _data(32)
+    wrapped.fit(x, y, batch_size=16, verbose=0,
+                callbacks=[prunekit.PruningCallback("magnitude", schedules.OneShot(0.9, 0))])
+    for old, now in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(now, old)
+    assert not any(l is w or l is getattr(w, "layer", None) for l in model.layers for w in wrapped.layers)
+    assert np.count_nonzero(model.layers[-1].kernel.numpy() == 0) == 0
+
+
+def test_strip_returns_an_independent_model_whose_layer_outputs_work():
+    """Issue 12.1: ``keras.Model(final.inputs, final.get_layer(...).output)`` after strip."""
+    inputs = keras.Input((8, 8, 1))
+    h = keras.layers.Dense(12, activation="tanh", name="fc1")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(10, name="out")(h))
+    wrapped = prunekit.wrap(model)
+    cb = prunekit.PruningCallback("magnitude", timing.Hold())
+    cb.set_model(wrapped)
+    cb.prune(0.5, step=0)
+    final = prunekit.strip(wrapped)
+    features = keras.Model(final.inputs, final.get_layer("fc1").output)
+    x, _ = _data(8)
+    kernel = final.get_layer("fc1").kernel.numpy()
+    expected = np.tanh(x.reshape(8, -1) @ kernel + final.get_layer("fc1").bias.numpy())
+    np.testing.assert_allclose(features(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert np.mean(kernel == 0) == pytest.approx(0.5, abs=1 / kernel.size)
+    final.get_layer("fc1").kernel.assign(np.ones_like(kernel))  # independent of the wrapped model
+    assert not np.all(prunable.prunable_weights(wrapped)["fc1/kernel:0"].numpy() == 1)
+
+
+def test_wrap_names_layers_it_leaves_dense_and_events_report_all_weights():
+    """Issue 12.2: an LSTM + Dense model: one warning naming the LSTM; ``overall`` is over the
+    pruned Dense kernel only, ``overall_all_weights`` over every trainable weight."""
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(8, name="lstm"),
+                              keras.layers.Dense(4, name="fc")])
+    with pytest.warns(UserWarning, match="lstm") as caught:
+        wrapped = prunekit.wrap(model)
+    assert len(caught) == 1 and "): lstm;" in str(caught[0].message)
+    cb = prunekit.PruningCallback("magnitude", timing.Hold())
+    cb.set_model(wrapped)
+    event = cb.prune(0.75, step=0)
+    total = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert total == 3 * 32 + 8 * 32 + 32 + 8 * 4 + 4  # LSTM kernel, recurrent, bias; Dense
+
+    assert event["overall"] == pytest.approx(24 / 32)
+    assert event["overall_all_weights"] == pytest.approx(24 / total)
+    assert cb.records[-1]["overall_all_weights"] == pytest.approx(24 / total)
+
+
+def test_keras3_error_names_import_keras_as_the_cause():
+    """Issue 12.13: prunekit was imported first, so the cause is a model built with `import keras`."""
+    fake = type("Sequential", (), {"__module__": "keras.src.models.sequential"})()
+    with pytest.raises(prunekit._backend.Keras3Error) as info:
+        prunekit.wrap(fake)
+    message = str(info.value)
+    assert "`import keras`" in message and "import tf_keras as keras" in message
+    assert "before tensorflow" not in message and "\n" not in message
 
 
 # --- the callback: errors -------------------------------------------------------------------
@@ -113,7 +181,7 @@ def test_callback_argument_errors():
         prunekit.PruningCallback("magnitud", schedules.OneShot(0.5, 0))
     with pytest.raises(ValueError, match="scope"):
         prunekit.PruningCallback("magnitude", schedules.OneShot(0.5, 0), scope="per-layer")
-    with pytest.raises(TypeError, match="target_at"):
+    with pytest.raises(TypeError, match="prunekit.timing timing"):
         prunekit.PruningCallback("magnitude", 0.5)
 
 
@@ -147,7 +215,7 @@ def test_pruned_weights_stay_zero_through_fit(shared, criterion, scope, kind, op
     cb = prunekit.PruningCallback(criterion, schedule, scope=scope, data=(x, y), num_examples=32)
     model.compile(_optimizer(opt), _loss(), run_eagerly=True)  # eager: no retrace per test
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=[cb])
-    assert [e["step"] for e in cb.events] == schedule.event_steps()
+    assert [e["step"] for e in cb.events] == schedule.resolve(None).steps()
     assert model.optimizer.iterations.numpy() == 8
     _assert_pruned_zero(model)
     weights = prunable.prunable_weights(model)
@@ -371,6 +439,6 @@ def test_training_forward_pass_uses_masked_weights_after_outside_assignment():
         b_dense.bias.assign(inner.bias)
     expected = float(_loss()(y, dense(x)))  # loss of the masked weights, by plain tf_keras
     history = model.fit(x, y, batch_size=32, verbose=0, callbacks=[
-        prunekit.PruningCallback("magnitude", schedules.OneShot(0.6, 10**6))])
+        prunekit.PruningCallback("magnitude", prunekit.timing.Hold())])
     assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
     _assert_pruned_zero(model)

@@ -8,7 +8,8 @@ import tf_keras as keras
 import prunekit
 from prunekit import data, evaluation, models, registry
 from prunekit.study.execute import label_retrain
-from prunekit.timing import iterative, mask_io
+from prunekit.pruning import imp, mask_io
+from prunekit.timing import iterative
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def _rotation_imp(train, epochs=1):
         m.fit(plugin.training_data(ds, batch_size=64), epochs=epochs, callbacks=callbacks, verbose=0)
 
     plan = iterative.Iterative(rounds=1, rate=0.5, rewind_to=2)
-    result = iterative.run(model, plan, compile=compile_, fit=fit_, criterion="magnitude",
+    result = imp.run(model, plan, compile=compile_, fit=fit_, criterion="magnitude",
                            scope="layer", retrain_last=True)
     return model, plugin, result, ds
 
@@ -41,12 +42,12 @@ def test_retraining_starts_from_the_rewound_weights_with_the_mask_fixed(digits04
     train, test = digits04
     model, plugin, result, ds = _rotation_imp(train)
     masks = mask_io.get(model)
-    label_retrain.retrain(model, plugin, result.rewind_weights, train_data=ds, test_data=test,
+    label_retrain.retrain(model, plugin, result.rewind, train_data=ds, test_data=test,
                           num_classes=5, epochs=1, batch_size=64,
                           make_optimizer=lambda: keras.optimizers.SGD(0.0), fit_kwargs={"verbose": 0})
     # With a zero learning rate nothing moves: every encoder weight is its rewind value times
     # its mask, bit for bit, and the masks are the ones the rotation run found.
-    weights = iterative.snapshot(model)
+    weights = imp.named_weights(model)
     wrapped = {w.name for wr in prunekit.prunable.wrappers(model) for w, _m, _t in wr.pruning_vars}
     checked = 0
     for name, value in result.rewind_weights.items():
@@ -65,7 +66,7 @@ def test_retraining_with_labels_learns_the_task_and_keeps_pruned_weights_zero(di
     train, test = digits04
     model, plugin, result, ds = _rotation_imp(train)
     masks = mask_io.get(model)
-    out = label_retrain.retrain(model, plugin, result.rewind_weights, train_data=ds, test_data=test,
+    out = label_retrain.retrain(model, plugin, result.rewind, train_data=ds, test_data=test,
                                 num_classes=5, epochs=4, batch_size=64,
                                 make_optimizer=lambda: keras.optimizers.SGD(0.05, momentum=0.9),
                                 fit_kwargs={"verbose": 0})

@@ -33,7 +33,7 @@ def tiny_config(tmp_path):
 def test_oneshot_at_resolves_like_prunekit_timing(at):
     length = T.Length(23, 3)
     spec = grid.resolve_timing("t", {"kind": "oneshot", "at": at, "finetune_epochs": 1})
-    step = _resolve(spec, 0.5, length.total_steps, length.steps_per_epoch).at_step
+    (step,) = _resolve(spec, 0.5, length.total_steps, length.steps_per_epoch).steps()
     assert step == T.resolve(at, length, "at")
 
 
@@ -43,18 +43,18 @@ def test_gradual_resolves_like_prunekit_timing(begin, end, frequency):
     spec = grid.resolve_timing("g", {"kind": "gradual", "begin": begin, "end": end, "frequency": frequency})
     got = _resolve(spec, 0.9, length.total_steps, length.steps_per_epoch)
     want = T.Gradual(0.9, begin, end, frequency).resolve(length)
-    assert (got.begin_step, got.end_step, got.frequency) == (want.begin_step, want.end_step, want.frequency)
-    assert got.begin_step == T.resolve(begin, length, "begin") and got.end_step == T.resolve(end, length, "end")
+    assert got.steps() == want.steps() and got.targets() == want.targets()
+    assert got.steps()[0] == T.resolve(begin, length, "begin") and got.steps()[-1] == T.resolve(end, length, "end")
 
 
 def test_quick_fractions_keep_their_meaning():
     # quick.py's gradual_late (0.4 -> 0.8 every 0.1) over 3 epochs of 23 steps
     spec = grid.resolve_timing("g", {"kind": "gradual", "begin": 0.4, "end": 0.8, "frequency": 0.1})
     s = _resolve(spec, 0.5, 69, 23)
-    assert (s.begin_step, s.end_step, s.frequency) == (28, 55, 7)
+    assert s.steps() == [28, 35, 42, 49, 55]
     one = _resolve(grid.resolve_timing("o", {"kind": "oneshot", "at": 1.0, "finetune_epochs": 1}),
                                0.5, 69, 23)
-    assert one.at_step == 69
+    assert one.steps() == [69]
 
 
 @pytest.mark.parametrize("entry, needle", [

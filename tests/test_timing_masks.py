@@ -1,11 +1,12 @@
-"""Mask files, random control masks and mask reuse (issue 4)."""
+"""Mask files, random control masks and mask reuse (issues 4, 11)."""
 import numpy as np
 import pytest
 import tf_keras as keras
 
 import prunekit
-from prunekit import prunable
-from prunekit.timing import control, iterative, mask_io
+from prunekit import checkpoint, prunable, timing
+from prunekit.pruning import imp, mask_io
+from prunekit.timing import control
 
 
 def _masks(seed=0):
@@ -50,14 +51,21 @@ def test_reuse_mask_from_another_run_on_rewound_weights(tmp_path):
     masks = {n: np.where(np.arange(m.size).reshape(m.shape) % 3 == 0, 0.0, 1.0) for n, m in masks.items()}
     path = mask_io.save(tmp_path / "donor", masks)
     target = _wrapped(1)
-    rewind = iterative.snapshot(target)
+    rewind = checkpoint.capture(target, optimizer=False)
+    saved = imp.named_weights(target)
     for w in target.trainable_weights:  # move away from the rewind point
         w.assign(w + 1.0)
-    control.reuse(target, mask_io.load(path), rewind)
+    imp.reuse(target, mask_io.load(path), rewind)
     weights = prunable.prunable_weights(target)
     for name, m in masks.items():
         np.testing.assert_array_equal(mask_io.get(target)[name], m)
-        np.testing.assert_array_equal(weights[name].numpy(), rewind[name] * m)
+        np.testing.assert_array_equal(weights[name].numpy(), saved[name] * m)
+
+
+def test_timing_control_is_reachable_as_the_readme_writes_it():
+    masks = _masks(2)
+    assert {n: m.sum() for n, m in timing.control.random_like(masks).items()} == \
+        {n: m.sum() for n, m in masks.items()}
 
 
 def test_assign_rejects_mismatched_masks():

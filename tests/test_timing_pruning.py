@@ -1,4 +1,4 @@
-"""One-shot in timing units, local steps, event records and iterative pruning (issue 4).
+"""One-shot in timing units, local steps, event records and iterative pruning (issues 4, 11).
 
 Tiny MLP on the 8x8 digits; expected values are computed here from the formulas.
 """
@@ -8,10 +8,9 @@ import tf_keras as keras
 from sklearn.datasets import load_digits
 
 import prunekit
-from prunekit import prunable, registry, timing
-from prunekit.keras import PruningCallback
-from prunekit.timing import iterative, local, mask_io, units
-from prunekit.timing.callback import TimedPruning
+from prunekit import checkpoint, prunable, registry, timing
+from prunekit.pruning import PruningCallback, imp, mask_io
+from prunekit.timing import iterative, local, units
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +49,7 @@ def test_oneshot_at_zero_with_magnitude_prunes_the_initial_weights(digits):
     _compile(model)
     initial = _kernels(model)
     expected = registry.get_criterion("magnitude").masks(initial, 0.7, scope="global")
-    cb = TimedPruning("magnitude", timing.OneShot(0.7, at=0.0), scope="global")
+    cb = PruningCallback("magnitude", timing.OneShot(0.7, at=0.0), scope="global")
     model.fit(*digits, batch_size=32, epochs=2, callbacks=[cb], verbose=0)
     got = mask_io.get(model)
     for n in expected:
@@ -62,7 +61,7 @@ def test_oneshot_at_zero_with_magnitude_prunes_the_initial_weights(digits):
 def _pruned_at_end_of_training(digits, steps, criterion="taylor1"):
     model = _model(1)
     _compile(model)
-    cb = TimedPruning(criterion, timing.OneShot(0.9, at=1.0, steps=steps), scope="global",
+    cb = PruningCallback(criterion, timing.OneShot(0.9, at=1.0, steps=steps), scope="global",
                       data=digits, num_examples=128, eval_batch=(digits[0][:64], digits[1][:64]))
     model.fit(*digits, batch_size=32, epochs=1, callbacks=[cb], verbose=0)
     return model, cb
@@ -110,7 +109,7 @@ def test_records_measure_function_preservation_and_save_masks(digits, tmp_path):
     _compile(model)
     xb, yb = digits[0][:50], digits[1][:50]
     before = keras.backend.softmax(model(xb)).numpy().astype(np.float64)
-    cb = TimedPruning("magnitude", timing.OneShot(0.8, at=0.0), eval_batch=(xb, yb),
+    cb = PruningCallback("magnitude", timing.OneShot(0.8, at=0.0), eval_batch=(xb, yb),
                       mask_dir=str(tmp_path))
     model.fit(*digits, batch_size=32, epochs=1, callbacks=[cb], verbose=0)
     (r,) = cb.records
@@ -137,7 +136,7 @@ def test_iterative_sparsity_and_bitwise_rewind(digits, rewind_to):
         lengths.append(int(m.optimizer.iterations.numpy()))
         return h
 
-    result = iterative.run(model, plan, compile=_compile, fit=fit, criterion="magnitude",
+    result = imp.run(model, plan, compile=_compile, fit=fit, criterion="magnitude",
                            scope="layer", keep_weights=True)
     assert lengths == [10, 10, 10, 10]  # optimizer restarts every round (+ final retraining)
     assert result.rewind_step == (0 if rewind_to == 0 else 4)
@@ -172,19 +171,89 @@ def test_plain_pruning_callback_resolves_timed_schedules_from_fit(digits):
         cb.on_train_begin()
 
 
-def test_oneshot_after_training_then_finetune_with_mask_fixed(digits):
-    from prunekit.timing import trunk
-    data = trunk.StepData(*digits, batch_size=32)  # 10 steps per epoch
-    arm = trunk.Arm("after", timing.OneShot(0.6, at=1.0, finetune_epochs=1, finetune_lr=0.001))
-    study = trunk.Study([arm], build=lambda: keras.Sequential(
-        [keras.Input((64,)), keras.layers.Dense(16, name="h"), keras.layers.Dense(10, name="out")]),
-        compile=_compile, data=data, epochs=2, checkpoint_at=["1ep"])
-    model, cb = study.run(share=True)["after"]
-    assert sorted(study.checkpoints) == [10, 20]  # the extra candidate (rewind) point too
-    assert int(study.checkpoints[10]["optimizer"][0]) == 10  # iterations saved with the slots
-    assert [r["step"] for r in cb.records] == [20] and study.steps_trained == {"trunk": 20, "after": 10}
-    assert int(model.optimizer.iterations.numpy()) == 30
-    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.001)
+def test_finetune_epochs_are_refused_by_one_fit_and_done_as_a_second_fit(digits):
+    schedule = timing.OneShot(0.6, at=1.0, finetune_epochs=1, finetune_lr=0.001)
+    with pytest.raises(ValueError, match="one fit cannot add fine-tuning epochs") as info:
+        PruningCallback("magnitude", schedule)
+    assert "\n" not in str(info.value)
+    model = _model(5)
+    _compile(model)
+    cb = PruningCallback("magnitude", schedule.without_finetune(), length=units.Length(10, 2))
+    model.fit(*digits, batch_size=32, epochs=2, callbacks=[cb], verbose=0)  # 10 steps per epoch
     masks = mask_io.get(model)
+    model.optimizer.learning_rate.assign(schedule.finetune_lr)
+    model.fit(*digits, batch_size=32, epochs=3, initial_epoch=2, callbacks=[cb], verbose=0)
+    assert [r["step"] for r in cb.records] == [20] and int(model.optimizer.iterations.numpy()) == 30
+    for n, m in mask_io.get(model).items():
+        np.testing.assert_array_equal(m, masks[n])  # the mask stayed fixed while fine-tuning
     assert all(np.all(w[masks[n] == 0] == 0) for n, w in _kernels(model).items())
-    assert study.report()["ratio"] == 1.0  # one arm: nothing to share
+
+
+def test_oneshot_with_local_steps_in_pruning_callback_makes_four_events(digits):
+    model = _model(6)
+    _compile(model)
+    cb = PruningCallback("magnitude", timing.OneShot(0.8, at=0.5, steps=4), scope="global")
+    model.fit(*digits, batch_size=32, epochs=2, callbacks=[cb], verbose=0)  # event at step 10
+    assert [(e["step"], e["local_step"]) for e in cb.events] == [(10, 1), (10, 2), (10, 3), (10, 4)]
+    for k, e in enumerate(cb.events, start=1):
+        assert e["target"] == pytest.approx(1 - 0.2 ** (k / 4), abs=1e-12)
+        assert e["overall"] == pytest.approx(e["target"], abs=1.0 / (64 * 24 + 24 * 10))
+    assert len(cb.records) == 1 and cb.records[0]["local_steps"] == 4
+
+
+def test_iterative_in_one_fit_prunes_rewinds_weights_and_optimizer_and_retrains(digits):
+    """3 rounds at rate 0.4 in one fit of 40 steps (10 per epoch): segments of 10 steps,
+    events at 10, 20, 30, rewind to "1ep" = step 10; the last segment retrains."""
+    model = _model(7)
+    _compile(model)
+    seen = {}
+
+    class Spy(PruningCallback):  # the state right after each rewind, before training on
+        def _rewind(self):
+            super()._rewind()
+            seen[self._step] = ([v.numpy() for v in checkpoint.model_variables(self.model)],
+                                [v.numpy() for v in self.model.optimizer.variables[1:]],
+                                {n: m.numpy() for n, m in prunable.mask_variables(self.model).items()})
+
+    cb = Spy("magnitude", timing.Iterative(rounds=3, rate=0.4, rewind_to="1ep"))
+    model.fit(*digits, batch_size=32, epochs=4, callbacks=[cb], verbose=0)
+    assert [r["step"] for r in cb.records] == [10, 20, 30]
+    assert [r["target"] for r in cb.records] == pytest.approx([0.4, 1 - 0.6 ** 2, 1 - 0.6 ** 3])
+    assert cb.records[-1]["overall"] == pytest.approx(1 - 0.6 ** 3, abs=0.01)
+    point = cb.rewind_point
+    assert point.step == 10 and int(model.optimizer.iterations.numpy()) == 40
+    names = [v.name for v in checkpoint.model_variables(model)]
+    for step in (20, 30):  # survivors and their optimizer slots are back at the rewind point
+        weights, slots, masks = seen[step]
+        for name, now, saved in zip(names, weights, point.weights):
+            np.testing.assert_array_equal(now, saved * masks.get(name, 1.0), err_msg=name)
+        for now, saved in zip(slots, point.optimizer[1:]):
+            assert np.all((now == saved) | (now == 0))
+        bias_slot = slots[names.index("h/bias:0")]  # biases are never pruned: restored exactly
+        np.testing.assert_array_equal(bias_slot, point.optimizer[1 + names.index("h/bias:0")])
+        assert np.any(bias_slot != 0)
+    final, masks = _kernels(model), seen[30][2]
+    assert all(np.all(final[n][m == 0] == 0) for n, m in masks.items())
+    assert not np.array_equal(final["h/kernel:0"], seen[30][0][names.index("h/kernel:0")])  # retrained
+
+
+def test_no_retracing_warnings_from_applying_masks_across_models():
+    import logging
+
+    import tensorflow as tf
+
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    tf.get_logger().addHandler(handler)
+    try:
+        for seed in range(7):  # a study's runs, one model each, in one process
+            model = _model(seed)
+            cb = PruningCallback("magnitude", timing.Hold())
+            cb.set_model(model)
+            cb.prune(0.5, step=0)
+            cb.prune(0.6, step=0)
+            assert model.__dict__["_prunekit_apply"][2].experimental_get_tracing_count() == 1
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [m for m in messages if "retracing" in m], messages

@@ -52,18 +52,35 @@ def test_invalid_timings_name_the_field(make, field):
 def test_gradual_cubic_values_in_any_unit():
     # 4 epochs of 25 steps: begin at epoch 1 (step 25), end at 0.75 (step 75), every 10 steps.
     length = units.Length(25, 4)
-    s = timing.Gradual(0.8, begin="1ep", end=0.75, frequency=10, initial=0.1).resolve(length)
+    plan = timing.Gradual(0.8, begin="1ep", end=0.75, frequency=10, initial=0.1).resolve(length)
     t0, t1, si, sf = 25, 75, 0.1, 0.8
-    for t in (25, 35, 45, 55, 65):
+    assert plan.steps() == [25, 35, 45, 55, 65, 75]
+    for t, target in zip(plan.steps()[:-1], plan.targets()):
         expected = sf + (si - sf) * (1 - (t - t0) / (t1 - t0)) ** 3
-        assert s.target_at(t) == pytest.approx(expected, abs=1e-12)
-    assert s.target_at(75) == 0.8
-    assert s.target_at(30) is None and s.target_at(24) is None and s.target_at(85) is None
+        assert target == pytest.approx(expected, abs=1e-12)
+    assert plan.targets()[-1] == 0.8 and plan.rewind_step is None
 
 
-def test_oneshot_resolves_to_step_schedule():
-    s = timing.OneShot(0.6, at="2ep").resolve(L)
-    assert s.event_steps() == [20] and s.target_at(20) == 0.6 and s.target_at(19) is None
+def test_oneshot_resolves_to_one_event_with_its_local_steps():
+    plan = timing.OneShot(0.6, at="2ep", steps=4, split="linear").resolve(L)
+    assert plan.events == (timing.Event(20, 0.6, local_steps=4, split="linear"),)
+
+
+def test_iterative_divides_the_fit_among_rounds():
+    # 50 steps, 3 rounds: 4 segments of 12 steps (+2 in the last); rewind "1ep" = step 10.
+    plan = Iterative(rounds=3, rate=0.4, rewind_to="1ep").resolve(L)
+    assert plan.steps() == [12, 24, 36] and plan.rewind_step == 10
+    assert plan.targets() == pytest.approx([0.4, 1 - 0.6 ** 2, 1 - 0.6 ** 3])
+    assert all(e.rewind for e in plan.events)
+    assert Iterative(rounds=3, rewind_to=0.5).resolve(L).rewind_step == 6  # half a segment
+    with pytest.raises(ValueError, match="rewind_to"):
+        Iterative(rounds=3, rewind_to="2ep").resolve(L)  # beyond one round's 12 steps
+    with pytest.raises(ValueError, match="training length"):
+        Iterative(rounds=3).resolve(None)
+
+
+def test_hold_has_no_events():
+    assert timing.Hold().resolve(None) == timing.Plan() and timing.Hold().resolve(L).events == ()
 
 
 def test_iterative_targets():

@@ -1,4 +1,4 @@
-"""The study's one door to the pruning API (:mod:`prunekit.timing`, :class:`prunekit.keras.PruningCallback`).
+"""The study's one door to the pruning API (:mod:`prunekit.timing`, :mod:`prunekit.pruning`).
 
 Every call the study makes into the timing/pruning machinery goes through this module, so a
 change of that API is re-wired here only. It imports nothing else from the study.
@@ -33,7 +33,7 @@ def schedule(kind: str, fields: dict, sparsity: float):
 
 def event_steps(kind: str, fields: dict, sparsity: float, steps_per_epoch: int, epochs: int) -> list:
     """Optimizer steps of the pruning events (ValueError when a time is beyond training)."""
-    return list(schedule(kind, fields, sparsity).resolve(length(steps_per_epoch, epochs)).event_steps())
+    return schedule(kind, fields, sparsity).resolve(length(steps_per_epoch, epochs)).steps()
 
 
 def beyond_epochs(time, epochs) -> bool:
@@ -53,49 +53,55 @@ def after_training(time, epochs) -> bool:
 
 def timed_callback(criterion, kind: str, fields: dict, sparsity: float, *, steps_per_epoch: int, epochs: int,
                    scope, data, num_examples: int, loss, eval_batch):
-    """The run's pruning callback (``TimedPruning``) for a oneshot/gradual timing; its
-    ``records`` are the event records. A time beyond training raises ValueError here."""
-    from prunekit.timing.callback import TimedPruning
+    """The run's :class:`prunekit.pruning.PruningCallback` for a oneshot/gradual timing; its
+    ``records`` are the event records. A time beyond training raises ValueError here. A
+    one-shot's fine-tuning is the run's second ``fit`` (the callback refuses fine-tuning
+    fields it cannot honour inside one ``fit``)."""
+    from prunekit.pruning import PruningCallback
 
     sched = schedule(kind, fields, sparsity)
+    if kind == "oneshot":
+        sched = sched.without_finetune()
     size = length(steps_per_epoch, epochs)
     sched.resolve(size)
-    return TimedPruning(criterion, sched, scope=scope, data=data, num_examples=num_examples, loss=loss,
-                        length=size, eval_batch=eval_batch)
+    return PruningCallback(criterion, sched, scope=scope, data=data, num_examples=num_examples, loss=loss,
+                           length=size, eval_batch=eval_batch)
 
 
 def iterative(model, *, rounds: int, rate: float, rewind_to, compile, fit, criterion, scope, data,
               num_examples: int, steps_per_epoch: int, epochs: int, loss, eval_batch, mask_dir):
-    """IMP with rewinding (``prunekit.timing.iterative.run``); returns its result
-    (``rounds``, ``rewind_step``, ``rewind_weights``)."""
-    from prunekit.timing import iterative as imp
+    """IMP with rewinding (``prunekit.pruning.imp.run``, one ``fit`` per round); returns its
+    result (``rounds``, ``rewind_step``, ``rewind``: a :class:`prunekit.checkpoint.Checkpoint`)."""
+    from prunekit.pruning import imp
+    from prunekit.timing import Iterative
 
-    plan = imp.Iterative(rounds=rounds, rate=rate, rewind_to=rewind_to)
+    plan = Iterative(rounds=rounds, rate=rate, rewind_to=rewind_to)
     return imp.run(model, plan, compile=compile, fit=fit, criterion=criterion, scope=scope, data=data,
                    num_examples=num_examples, length=length(steps_per_epoch, epochs), loss=loss,
                    eval_batch=eval_batch, mask_dir=mask_dir)
 
 
 def masks_of(model) -> dict:
-    from prunekit.timing import mask_io
+    from prunekit.pruning import mask_io
 
     return mask_io.get(model)
 
 
-def rewind_with_mask(model, rewind_weights) -> dict:
-    """``model`` back at ``rewind_weights`` with its current mask kept (pruned weights zero);
-    returns the mask."""
-    from prunekit.timing import iterative as imp, mask_io
+def rewind_with_mask(model, rewind) -> dict:
+    """``model`` back at the ``rewind`` checkpoint's weights with its current mask kept
+    (pruned weights zero); returns the mask."""
+    from prunekit import checkpoint
+    from prunekit.pruning import mask_io
 
     masks = mask_io.get(model)
-    imp.restore(model, rewind_weights)
+    checkpoint.restore(model, rewind, optimizer=False, source="the rewind point")
     mask_io.assign(model, masks)
     return masks
 
 
 def hold_callback(criterion: str = "magnitude"):
     """A callback that keeps the current masks through training."""
-    from prunekit.keras import PruningCallback
+    from prunekit.pruning import PruningCallback
     from prunekit.timing import Hold
 
     return PruningCallback(criterion, Hold())

@@ -1,19 +1,22 @@
-"""Pruning time as one experiment axis (issue 4).
+"""When to prune: one schedule family (pure objects; no Keras callbacks here).
 
-- :mod:`~prunekit.timing.units`: timings in steps, epochs or fractions of training.
+- :mod:`~prunekit.timing.units`: times in steps, epochs or fractions of training.
+- :mod:`~prunekit.timing.plan`: the protocol: a :class:`Timing` ``resolve(length)`` gives a
+  :class:`Plan` of :class:`Event` s (step, target, local steps, rewind).
 - :mod:`~prunekit.timing.timed`: ``OneShot(target, at)``, ``Gradual(target, begin, end)``,
-  ``Hold()`` in those units, resolved to :mod:`prunekit.schedules` step schedules.
-- :mod:`~prunekit.timing.local`: a prune split into pi local steps (paper C).
+  ``Hold()``.
 - :mod:`~prunekit.timing.iterative`: ``Iterative(rounds, rate, rewind_to)``, IMP + rewinding.
-- :mod:`~prunekit.timing.control`: random masks with a mask's per-layer sparsity; mask reuse.
-- :mod:`~prunekit.timing.mask_io`: masks to and from models and ``.npz`` files.
-- :mod:`~prunekit.timing.records`: per-event records (function preservation, KL).
-- :mod:`~prunekit.timing.callback`: ``TimedPruning``, the PruningCallback using all of these.
-- :mod:`~prunekit.timing.trunk`: a shared dense trunk that arms branch from.
+- :mod:`~prunekit.timing.local`: a prune split into pi local steps (paper C).
+- :mod:`~prunekit.timing.control`: random masks with a mask's per-layer sparsity.
+
+Every timing goes to :class:`prunekit.PruningCallback` (``prunekit.pruning``), which carries
+out the plan inside ``model.fit``.
 """
+from prunekit.timing import control, local  # noqa: F401
 from prunekit.timing.units import Epochs, Fraction, Length, Steps, parse, resolve  # noqa: F401
+from prunekit.timing.plan import Event, Plan, Timing  # noqa: F401
 from prunekit.timing.timed import Gradual, Hold, OneShot  # noqa: F401
 from prunekit.timing.iterative import Iterative  # noqa: F401
 
-__all__ = ["Steps", "Epochs", "Fraction", "Length", "parse", "resolve",
-           "OneShot", "Gradual", "Hold", "Iterative"]
+__all__ = ["Steps", "Epochs", "Fraction", "Length", "parse", "resolve", "Timing", "Plan", "Event",
+           "OneShot", "Gradual", "Hold", "Iterative", "control", "local"]

@@ -1,9 +1,9 @@
-"""Control arms: random masks with a given mask's per-layer sparsity, and reusing a mask.
+"""Control arms: random masks with a given mask's per-layer sparsity.
 
 Papers B and C compare a criterion's mask with a random mask that prunes the same number of
 weights in every layer (Frankle & Carbin 2019's random reinitialisation control keeps the
-layer-wise sparsity). ``reuse`` starts a run from rewound weights with a mask found by another
-run (paper B: a mask found with the pretext task, retrained with labels).
+layer-wise sparsity). Putting a mask on a model (e.g. on rewound weights) is
+:func:`prunekit.pruning.mask_io.assign`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import numpy as np
 
 
 def random_like(masks: dict, seed: int = 0) -> dict:
-    """Masks pruning exactly as many weights per layer as ``masks``, at random positions."""
+    """Masks pruning exactly as many weights per layer as ``masks``, at random positions
+    (seeded by ``seed`` and the weight's name)."""
     out = {}
     for name, m in masks.items():
         m = np.asarray(m)
@@ -25,17 +26,4 @@ def random_like(masks: dict, seed: int = 0) -> dict:
     return out
 
 
-def reuse(model, masks: dict, weights: dict | None = None) -> None:
-    """Puts ``masks`` on a wrapped ``model`` whose weights are first set to ``weights``.
-
-    ``weights`` is a snapshot ``{variable_name: array}`` (e.g. from
-    :func:`prunekit.timing.iterative.snapshot` at a rewind point); train afterwards with
-    ``PruningCallback(..., schedule=prunekit.timing.Hold())`` to keep the mask fixed.
-    """
-    from prunekit.timing import iterative, mask_io
-    if weights is not None:
-        iterative.restore(model, weights)
-    mask_io.assign(model, masks)
-
-
-__all__ = ["random_like", "reuse"]
+__all__ = ["random_like"]

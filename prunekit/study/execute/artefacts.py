@@ -33,7 +33,7 @@ def savez(path: str, arrays: dict) -> None:
 
 
 def events(run, trained) -> list:
-    """One record per pruning event (prunekit.timing.records): step, epoch, criterion, target,
+    """One record per pruning event (prunekit.pruning.records): step, epoch, criterion, target,
     sparsity, loss/accuracy before and after, KL; "local" lists its local steps (IMP: one per round)."""
     return [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
             for r in (run.pruning.records if run.pruning else [])] or trained.rounds

@@ -48,7 +48,7 @@ def run(spec, prepared, fit: dict, data, eval_batch):
         rounds.append({**r["event"], **record, "round": r["round"], "target": r["target"],
                        "rewind_step": result.rewind_step, "local": r["record"]["result"],
                        **({"mask_path": os.path.relpath(r["mask_path"], out_dir)} if out_dir else {})})
-    return histories[-1], rounds, result.rewind_weights
+    return histories[-1], rounds, result.rewind
 
 
 def retrain_with_labels(spec, model, plugin, rewind_weights, metrics: dict, data) -> dict:

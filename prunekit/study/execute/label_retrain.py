@@ -19,9 +19,10 @@ import numpy as np
 LABELS_PLUGIN = "cross_entropy"
 
 
-def retrain(model, plugin, rewind_weights: dict, *, train_data, test_data, num_classes: int,
+def retrain(model, plugin, rewind_weights, *, train_data, test_data, num_classes: int,
             epochs: int, batch_size: int, make_optimizer, seed: int = 0, fit_kwargs=None) -> dict:
-    """Retrains ``model``'s mask with labels from ``rewind_weights``; returns the metrics.
+    """Retrains ``model``'s mask with labels from ``rewind_weights`` (a
+    :class:`prunekit.checkpoint.Checkpoint`); returns the metrics.
 
     ``model`` is the wrapped model that found the mask (trained under ``plugin``);
     ``train_data`` is a ``tf.data.Dataset`` of ``(image, label)`` examples (unbatched,

@@ -6,7 +6,7 @@ only prunekit knows into ``prunekit/`` under the same log directory:
 
 - ``event/<field>`` at each pruning event's optimizer step: target and achieved sparsity, the
   loss and accuracy on the fixed evaluation batch just before and just after the event, and
-  KL(before || after) (:mod:`prunekit.timing.records`);
+  KL(before || after) (:mod:`prunekit.pruning.records`);
 - ``run/<metric>`` at the run's last step: every scalar metric of its result (test accuracy,
   sparsity, Q-Score, ...).
 """

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from prunekit.timing import mask_io
+from prunekit.pruning import mask_io
 
 EPS = 1e-12
 
@@ -38,6 +38,23 @@ def function_metrics(probs: np.ndarray, y) -> dict:
     return {"loss": float(-np.mean(np.log(picked))), "accuracy": float(np.mean(probs.argmax(-1) == y))}
 
 
+def sparsity(model, masks: dict) -> dict:
+    """What the masks prune, over two sets of weights (issue 12: say what a sparsity is over):
+
+    - ``sparsity``: per pruned weight, zeros / size;
+    - ``overall``: over the pruned layers' weights, sum(zeros) / sum(size);
+    - ``overall_all_weights``: the same zeros over every trainable weight of the model
+      (kernels, biases, normalisation scales; layers ``wrap`` left dense included).
+    """
+    masks = {n: np.asarray(m) for n, m in masks.items()}
+    zeros = sum(m.size - int(np.count_nonzero(m)) for m in masks.values())
+    total = sum(m.size for m in masks.values())
+    everything = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return {"sparsity": {n: 1.0 - float(np.count_nonzero(m)) / m.size for n, m in masks.items()},
+            "overall": 1.0 - sum(np.count_nonzero(m) for m in masks.values()) / total,
+            "overall_all_weights": zeros / max(everything, 1)}
+
+
 class Recorder:
     """Measures the function around pruning events and keeps one record per event.
 
@@ -57,10 +74,7 @@ class Recorder:
         result = prune_fn()
         record = dict(info)
         masks = mask_io.get(model)
-        achieved = {n: 1.0 - float(np.count_nonzero(m)) / m.size for n, m in masks.items()}
-        total = sum(m.size for m in masks.values())
-        record["sparsity"] = achieved
-        record["overall"] = 1.0 - sum(np.count_nonzero(m) for m in masks.values()) / total
+        record.update(sparsity(model, masks))
         if before is not None:
             after = predict(model, self.eval_batch[0], self.from_logits)
             record["before"] = function_metrics(before, self.eval_batch[1])
@@ -75,4 +89,4 @@ class Recorder:
         return record
 
 
-__all__ = ["Recorder", "predict", "kl", "function_metrics"]
+__all__ = ["Recorder", "sparsity", "predict", "kl", "function_metrics"]

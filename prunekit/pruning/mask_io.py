@@ -50,7 +50,7 @@ def assign(model, masks: dict) -> None:
     Every prunable weight of the model must have a mask of its shape (names must match).
     """
     from prunekit import prunable
-    from prunekit.keras import optimizer_slots
+    from prunekit.pruning.masked_step import optimizer_slots
     weights, mask_vars = prunable.prunable_weights(model), prunable.mask_variables(model)
     if not mask_vars:
         raise ValueError("the model is not wrapped: use prunekit.wrap(model) before assigning masks.")
