@@ -4,9 +4,11 @@ Saliency with the locality penalty of Ballas et al. 2020 (METHODS.md, paper C):
 
     s_i = score_i + 0.5 * lam * theta_i^2          (higher means keep)
 
-The base class checks the statistics a criterion declares, adds the penalty, keeps weights
-that are already pruned pruned (they score -inf), and turns scores into masks with
-:func:`prunekit.masks.topk_masks`, layer-wise or globally.
+The base class checks the statistics a criterion declares, rejects non-finite scores
+(naming the plugin and the weight), adds the penalty, keeps weights that are already
+pruned pruned (they score -inf), and turns scores into masks with
+:func:`prunekit.masks.topk_masks`, layer-wise or globally. :class:`FisherCriterion` adds the
+Fisher estimator as options (:mod:`prunekit.fisher`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import ClassVar
 import tensorflow as tf
 
 from prunekit import masks as masks_lib
+from prunekit.fisher import FisherEstimator, Request
 
 STATISTICS = ("gradient", "fisher", "hessian_gradient", "synflow")  # see prunekit.statistics
 
@@ -62,10 +65,22 @@ class Criterion:
                                  f"{name} of shape {w.shape}.")
             if self.lam:
                 s = s + 0.5 * self.lam * tf.square(w)
+            self._check_finite(s, name, w, kwargs)
             if masks is not None and name in masks:
                 s = tf.where(tf.convert_to_tensor(masks[name]) > 0, s, float("-inf"))
             out[name] = s
         return out
+
+    def _check_finite(self, s, name, w, inputs):
+        bad = int(tf.size(s)) - int(tf.math.count_nonzero(tf.math.is_finite(s)))
+        if not bad:
+            return
+        cls = type(self)
+        broken = [k for k, v in {"weight": w, **inputs}.items() if not bool(tf.reduce_all(tf.math.is_finite(v)))]
+        cause = (f"its inputs are not finite: {', '.join(broken)}" if broken
+                 else "its weight and statistics are finite, so the plugin's score is at fault")
+        raise ValueError(f"criterion {cls.__name__} ({cls.__module__}) gave {bad} non-finite (NaN or inf) "
+                         f"scores of {int(tf.size(s))} for weight {name}; {cause}.")
 
     def masks(self, weights: dict, sparsity: float, *, scope: str = "layer",
               statistics: dict | None = None, masks: dict | None = None) -> dict:
@@ -79,3 +94,23 @@ class Criterion:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+class FisherCriterion(Criterion):
+    """Base class of criteria that use the Fisher diagonal; its estimator is an option.
+
+    ``fisher``: ``"exact"`` (sum over classes; default, paper C), ``"sampled"`` (``samples``
+    labels per example drawn from the model, seeded by ``seed``; unbiased) or
+    ``"empirical"`` (the true labels; biased, Kunstner et al. 2019). See :mod:`prunekit.fisher`.
+    """
+
+    requires: ClassVar[frozenset] = frozenset({"fisher"})
+
+    def __init__(self, *, fisher: str = "exact", samples: int = 1, **base):
+        super().__init__(**base)
+        if "fisher" not in type(self).requires:
+            raise TypeError(f"{type(self).__name__} is a FisherCriterion but its requires "
+                            f"{sorted(type(self).requires)} lacks 'fisher'.")
+        estimator = FisherEstimator(fisher, samples, self.seed)  # validates
+        self.fisher, self.samples = estimator.name, estimator.samples
+        self.requires = Request(type(self).requires, estimator)  # compute() reads the estimator

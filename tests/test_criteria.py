@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from prunekit import masks as masks_lib
 from prunekit import registry
+from prunekit.criteria import Criterion
 
 CRITERIA = registry.names("criterion")
 SHAPES = {"conv/kernel:0": (3, 3, 2, 4), "dense/kernel:0": (72, 10), "out/kernel:0": (10, 3)}
@@ -118,3 +119,30 @@ def test_masks_reject_bad_sparsity_and_scope():
         masks_lib.topk_masks({"a": np.ones(4)}, 1.0)
     with pytest.raises(ValueError, match="scope must be one of"):
         masks_lib.topk_masks({"a": np.ones(4)}, 0.5, scope="model")
+
+
+class NaNOnPositive(Criterion):
+    """A broken plugin: NaN where the weight is positive, inf where it is below -2."""
+
+    def score(self, weight, **_):
+        return tf.where(weight > 0, float("nan"), tf.where(weight < -2, float("inf"), tf.abs(weight)))
+
+
+def test_non_finite_scores_are_refused_naming_the_plugin_and_the_weight():
+    w = {"ok": np.array([-1.0, -0.5], "float32"), "dense/kernel:0": np.array([[1.0, -3.0], [-1.0, 2.0]], "float32")}
+    with pytest.raises(ValueError) as info:
+        NaNOnPositive().masks(w, 0.5)
+    message = str(info.value)
+    assert "criterion NaNOnPositive (test_criteria)" in message and "weight dense/kernel:0" in message
+    assert "3 non-finite (NaN or inf) scores of 4" in message and "plugin's score is at fault" in message
+    assert "\n" not in message
+    NaNOnPositive().scores({"ok": w["ok"]})  # finite scores pass
+
+
+def test_non_finite_statistics_are_named_as_the_cause():
+    w = {"k": np.array([[2.0, -1.0]], "float32")}
+    stats = {"gradient": {"k": np.zeros((1, 2), "float32")}, "fisher": {"k": np.array([[1.0, np.nan]], "float32")}}
+    with pytest.raises(ValueError, match=r"criterion QM .* 1 non-finite .* weight k; its inputs are not finite: fisher"):
+        registry.get_criterion("qm").scores(w, stats)
+    with pytest.raises(ValueError, match="weight k; its inputs are not finite: weight"):
+        registry.get_criterion("magnitude").scores({"k": np.array([np.inf, 1.0], "float32")})

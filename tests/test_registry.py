@@ -32,7 +32,7 @@ def test_unknown_name_suggests():
 
 
 def test_misspelled_option_lists_valid_options():
-    with pytest.raises(PluginError, match=r"'lamb' \(did you mean 'lam'\?\).*valid options: lam, seed"):
+    with pytest.raises(PluginError, match=r"'lamb' \(did you mean 'lam'\?\).*valid options: fisher, lam, samples, seed"):
         registry.get_criterion("qm", lamb=1e-3)
 
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 import tf_keras as keras
 
-from prunekit import statistics
+from prunekit import statistics, statistics_layers
 from prunekit.prunable import mask_variables, prunable_weights
 
 
@@ -72,7 +72,7 @@ def test_mlp_fisher_and_gradient_match_brute_force():
 
 
 def test_convnet_fisher_and_gradient_match_brute_force(monkeypatch):
-    monkeypatch.setattr(statistics, "_BLOCK_ELEMENTS", 500)  # several blocks per convolution
+    monkeypatch.setattr(statistics_layers, "_BLOCK_ELEMENTS", 500)  # several blocks per convolution
     model = convnet()
     x, y = examples(model, 7)
     got = statistics.compute(model, (x, y), ["fisher", "gradient"], batch_size=5)
@@ -196,8 +196,8 @@ def test_gradient_from_the_fisher_passes_matches_brute_force_for_label_forms():
 def test_convnet_fisher_blocks_divide_or_pad(monkeypatch, batch_size):
     """Per-example blocks: 6 rows split into blocks of 3 (no padding), 7 rows into blocks of
     5 with a padded last block (conv1: 288 elements per example, limit 1440 // 288 = 5)."""
-    monkeypatch.setattr(statistics, "_BLOCK_ELEMENTS", 1440)
-    assert statistics._block_size(6, 5) == 3 and statistics._block_size(7, 5) == 5
+    monkeypatch.setattr(statistics_layers, "_BLOCK_ELEMENTS", 1440)
+    assert statistics_layers._block_size(6, 5) == 3 and statistics_layers._block_size(7, 5) == 5
     model = convnet()
     x, y = examples(model, batch_size, seed=batch_size)
     got = statistics.compute(model, (x, y), ["fisher", "gradient"], batch_size=batch_size)

@@ -2,13 +2,14 @@
 
 The loss change of setting w to 0 (dtheta = -w) under a quadratic model with the
 Fisher / Gauss-Newton diagonal F as curvature and g the mean loss gradient.
+F is estimated by the ``fisher`` option (exact by default; prunekit.fisher).
 """
 import tensorflow as tf
 
-from prunekit.criteria import Criterion
+from prunekit.criteria import FisherCriterion
 
 
-class QM(Criterion):
+class QM(FisherCriterion):
     requires = frozenset({"gradient", "fisher"})
 
     def score(self, weight, *, gradient, fisher, **_):

@@ -1,0 +1,101 @@
+"""The first N examples of an ``(x, y)`` source, in equal-size padded chunks (one trace).
+
+Sources: a ``tf.data.Dataset`` of ``(x, y)`` batches or single examples (told apart by the
+model's input rank; ``x``-only elements give placeholder labels), or a tuple ``(x, y)`` of
+arrays (``y`` may be None). A batched dataset is read batch by batch and re-chunked here
+(concatenate and slice, a few ops per chunk): the earlier ``unbatch().batch()`` pipeline
+moved every example through tf.data one at a time and cost 2.3x the arrays path
+(``benchmarks/bench_fisher.py`` prints the ratio).
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def input_rank(model):
+    inputs = getattr(model, "inputs", None)
+    if inputs and len(inputs) == 1 and inputs[0].shape.rank is not None:
+        return inputs[0].shape.rank
+    return None
+
+
+def chunks(model, data, num_examples, batch_size, need_labels, why="the gradient"):
+    """Yields ``(x, y, weight, n)``: chunks padded to one size, ``weight`` 1 on the n real rows.
+
+    ``need_labels``: fail with a one-line error (naming ``why``) when the data has no labels.
+    """
+    if isinstance(data, tf.data.Dataset):
+        pieces, has_labels = _dataset_batches(model, data, num_examples, batch_size)
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        data_x, data_y = data
+        has_labels = data_y is not None
+        data_x = data_x[:num_examples]
+        data_y = data_y[:num_examples] if has_labels else tf.zeros([len(data_x)], tf.int32)
+        pieces = ((data_x[i:i + batch_size], data_y[i:i + batch_size])
+                  for i in range(0, len(data_x), batch_size))
+    else:
+        raise TypeError(f"data must be a tf.data.Dataset or a tuple (x, y) of arrays, got "
+                        f"{type(data).__name__}.")
+    if need_labels and not has_labels:
+        raise ValueError(f"{why} needs labels: data must yield (x, y) pairs.")
+    size = None
+    for chunk_x, chunk_y in pieces:
+        x, y = tf.convert_to_tensor(chunk_x), tf.convert_to_tensor(chunk_y)
+        n = int(x.shape[0])
+        if n == 0:
+            continue
+        size = size or n  # the first chunk is full, or the only one
+        if size > n:  # pad the last chunk to the common size; padded rows weigh 0
+            x = tf.concat([x, tf.zeros([size - n, *x.shape[1:]], x.dtype)], 0)
+            y = tf.concat([y, tf.zeros([size - n, *y.shape[1:]], y.dtype)], 0)
+        yield x, y, tf.concat([tf.ones([n]), tf.zeros([size - n])], 0), n
+
+
+def _dataset_batches(model, data, num_examples, batch_size):
+    """``(pieces, has_labels)``: ``(x, y)`` chunks of ``batch_size`` rows from a dataset."""
+    spec = data.element_spec
+    has_labels = isinstance(spec, tuple) and len(spec) >= 2
+    x_spec = spec[0] if isinstance(spec, tuple) else spec
+    if not isinstance(x_spec, tf.TensorSpec):
+        raise TypeError(f"data must yield (x, y) with x a single tensor, got element_spec {spec}.")
+    rank = input_rank(model)
+    if rank is not None and x_spec.shape.rank == rank - 1:  # single examples: batch in tf.data
+        data = data.take(num_examples).batch(batch_size)
+    elif rank is not None and x_spec.shape.rank != rank:
+        raise ValueError(f"data yields x of rank {x_spec.shape.rank}; the model takes rank {rank} "
+                         f"batches (or rank {rank - 1} single examples).")
+    tuple_elements = isinstance(spec, tuple)
+
+    def pairs():
+        for element in data:
+            x = element[0] if tuple_elements else element
+            yield x, (element[1] if has_labels else tf.zeros(tf.shape(x)[:1], tf.int32))
+
+    return _rechunk(pairs(), num_examples, batch_size), has_labels
+
+
+def _rechunk(batches, num_examples, batch_size):
+    """Batches of any sizes -> chunks of exactly ``batch_size`` rows (the last may be
+    shorter), stopping after ``num_examples`` rows."""
+    xs, ys, held, seen = [], [], 0, 0
+    for x, y in batches:
+        take = min(int(x.shape[0]), num_examples - seen)
+        if take < int(x.shape[0]):
+            x, y = x[:take], y[:take]
+        xs.append(x)
+        ys.append(y)
+        held, seen = held + take, seen + take
+        while held >= batch_size:
+            x_all = xs[0] if len(xs) == 1 else tf.concat(xs, 0)
+            y_all = ys[0] if len(ys) == 1 else tf.concat(ys, 0)
+            if held == batch_size:
+                yield x_all, y_all
+                xs, ys = [], []
+            else:
+                yield x_all[:batch_size], y_all[:batch_size]
+                xs, ys = [x_all[batch_size:]], [y_all[batch_size:]]
+            held -= batch_size
+        if seen >= num_examples:
+            break
+    if held:
+        yield (xs[0] if len(xs) == 1 else tf.concat(xs, 0)), (ys[0] if len(ys) == 1 else tf.concat(ys, 0))
