@@ -98,3 +98,39 @@ def test_scope_pattern_is_what_an_event_reports():
     dense = {n: np.ones(s) for n, s in SHAPES.items()}
     assert masks_lib.scope_pattern(dense, "2:4")["holds"] is False
     assert masks_lib.scope_pattern(masks, "global") is None
+
+
+def test_pruning_callback_takes_an_nm_scope_and_reports_the_pattern():
+    import tf_keras as keras
+
+    import prunekit
+    from prunekit import timing
+
+    keras.utils.set_random_seed(0)
+    model = prunekit.wrap(keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, name="fc1"),
+                                            keras.layers.Dense(4, name="out")]))
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cb = prunekit.PruningCallback("magnitude", timing.OneShot(0.5, at=2), scope="2:4")
+    x = np.random.default_rng(0).normal(size=(32, 8)).astype("float32")
+    model.fit(x, np.arange(32) % 4, batch_size=8, epochs=1, verbose=0, callbacks=[cb])
+    (event,) = cb.events
+    assert event["pattern"] == {"pattern": "2:4", "holds": True, "per_layer": {"fc1/kernel:0": 2, "out/kernel:0": 2}}
+    for w in model.get_layer("prune_low_magnitude_fc1").pruning_vars[0][1].numpy().T:
+        assert all(np.count_nonzero(w[i:i + 4]) == 2 for i in range(0, 8, 4))
+    with pytest.raises(ValueError, match="N:M"):
+        prunekit.PruningCallback("magnitude", timing.OneShot(0.5, at=2), scope="2:5:1")
+
+
+def test_synflow_in_the_callback_needs_no_data():
+    import tf_keras as keras
+
+    import prunekit
+    from prunekit import timing
+
+    keras.utils.set_random_seed(0)
+    model = prunekit.wrap(keras.Sequential([keras.Input((8,)), keras.layers.Dense(8), keras.layers.Dense(4)]))
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cb = prunekit.PruningCallback(prunekit.registry.get_criterion("synflow", rounds=5), timing.OneShot(0.75, at=0))
+    x = np.random.default_rng(0).normal(size=(16, 8)).astype("float32")
+    model.fit(x, np.arange(16) % 4, batch_size=8, epochs=1, verbose=0, callbacks=[cb])
+    assert abs(cb.events[-1]["overall"] - 0.75) < 0.02

@@ -21,6 +21,9 @@ from prunekit.timing import local, units
 from prunekit.timing.plan import Timing
 
 
+# Statistics computed without examples (SynFlow: an all-ones input); no data= needed.
+DATA_FREE = frozenset({"synflow"})
+
 class PruningCallback(keras.callbacks.Callback):
     """Prunes a wrapped model during ``fit`` when ``schedule`` says.
 
@@ -65,8 +68,7 @@ class PruningCallback(keras.callbacks.Callback):
         if getattr(schedule, "finetune_epochs", 0):
             raise ValueError(f"{schedule!r}: one fit cannot add fine-tuning epochs after its end; "
                              "pass schedule.without_finetune() and fine-tune with a second model.fit.")
-        if scope not in masks_lib.SCOPES:
-            raise ValueError(f"scope must be one of {masks_lib.SCOPES}, got {scope!r}.")
+        masks_lib.check_scope(scope)  # 'layer', 'global' or 'N:M'; else a one-line error
         if isinstance(num_examples, bool) or not isinstance(num_examples, int) or num_examples < 1:
             raise ValueError(f"num_examples must be an integer >= 1, got {num_examples!r}.")
         if data is not None and not isinstance(data, (tf.data.Dataset, tuple, list)):
@@ -97,7 +99,7 @@ class PruningCallback(keras.callbacks.Callback):
         if not prunable.is_wrapped(model):
             raise ValueError("PruningCallback needs a wrapped model: use model = prunekit.wrap(model) "
                              "before compile and fit.")
-        needs = sorted(self.criterion.requires)
+        needs = sorted(set(self.criterion.requires) - DATA_FREE)
         if needs and self.data is None:
             raise ValueError(f"criterion {type(self.criterion).__name__} needs statistics {needs}: "
                              "pass data=... (examples to estimate them on) to PruningCallback.")
@@ -206,7 +208,7 @@ class PruningCallback(keras.callbacks.Callback):
 
         record = self.recorder.around(self.model, run, **info)
         record["target_per_layer"] = ({n: float(target) for n in record["sparsity"]}
-                                      if self.scope == "layer" else None)
+                                      if self.scope != "global" else None)
         if self.verbose:
             print(f"prunekit: step {step}: {info['criterion']} {self.scope} target {target:.4f}, "
                   f"achieved {record['overall']:.4f} of the pruned layers, "
@@ -218,8 +220,13 @@ class PruningCallback(keras.callbacks.Callback):
         current = {n: tf.convert_to_tensor(m) for n, m in prunable.mask_variables(model).items()}
         new = current if float(target) == 0.0 else self._new_masks(current, target)
         masked_step.apply_masks(model, new)
-        return {"step": step, "applied_at": self._step, "target": float(target),
-                **records.sparsity(model, {n: m.numpy() for n, m in new.items()})}
+        arrays = {n: m.numpy() for n, m in new.items()}
+        event = {"step": step, "applied_at": self._step, "target": float(target),
+                 **records.sparsity(model, arrays)}
+        pattern = masks_lib.scope_pattern(arrays, self.scope)
+        if pattern is not None:  # N:M scope: the pattern and whether every group holds it
+            event["pattern"] = pattern
+        return event
 
     def _new_masks(self, current, target):
         statistics = None

@@ -154,7 +154,7 @@ def _train(c: dict, problems: list) -> dict:
 
 def _axes(c: dict, problems: list):
     """(sparsities, seeds, scope, strategy, prune_heads), each checked."""
-    from prunekit.masks import SCOPES  # the one definition of the ranking scopes
+    from prunekit.masks import SCOPES, check_scope, parse_nm  # the one definition of the ranking scopes
 
     sparsities = list(c.get("sparsities") or [])
     for s in sparsities:
@@ -168,8 +168,15 @@ def _axes(c: dict, problems: list):
     if len(set(seeds)) != len(seeds):
         problems.append(f"config.seeds has duplicates: {seeds!r}")
     scope = c.get("scope", "layer")
-    if scope not in SCOPES:
-        problems.append(f"scope {scope!r} unknown{suggest(scope, SCOPES)}; choices: {', '.join(SCOPES)}")
+    try:
+        nm = parse_nm(check_scope(scope))
+    except ValueError as e:
+        nm = None
+        problems.append(f"{e}{suggest(scope, SCOPES) if isinstance(scope, str) else ''}")
+    for s in sparsities if nm else ():
+        if s and abs(s - (1 - nm[0] / nm[1])) > 1e-9:
+            problems.append(f"sparsities: {s!r} with scope {scope!r}; an N:M pattern fixes the sparsity "
+                            f"at 1 - N/M = {1 - nm[0] / nm[1]:g}")
     strategy = c.get("strategy", "")
     if strategy not in STRATEGIES:
         problems.append(f"strategy {strategy!r} unknown{suggest(strategy, STRATEGIES)}; choices: '', mirrored")
