@@ -132,6 +132,21 @@ def info(name: str, data_dir=None) -> DatasetSpec:
     return DatasetSpec(name, full, tuple(features[keys[0]].shape), int(label.num_classes), splits)
 
 
+def split_sizes(name: str, data_dir=None) -> dict:
+    """``{split: examples}`` of ``name`` without writing anything: from the prepared data, or
+    for an embedded dataset from its definition (its builder's ``split_sizes``)."""
+    full = tfds_name(name)
+    b = _make_builder(name, full, data_dir)
+    if b.is_prepared():
+        return {s: int(b.info.splits[s].num_examples) for s in b.info.splits}
+    sizes = getattr(b, "split_sizes", None)
+    if sizes is None:
+        raise DatasetUnavailableError(
+            f"dataset {name!r} is not prepared under data_dir {b.data_dir} and prunekit does not "
+            f"download it at run time; {_how_to_provide(full)}")
+    return dict(sizes())
+
+
 def _make_builder(name, full, data_dir):
     try:
         return tfds.builder(full, data_dir=data_dir)
@@ -146,7 +161,7 @@ def _make_builder(name, full, data_dir):
 
 def _how_to_provide(full: str) -> str:
     return (f"on a machine with network run `tfds build {full} --data_dir DIR`, copy DIR here "
-            f"and pass data_dir=DIR (or pass download=True where the network is reachable)")
+            f"and pass it as data_dir (in a study: --config.data_dir=DIR)")
 
 
 def _mocked() -> bool:
@@ -178,5 +193,5 @@ def _to_unit_float_dict(example):
     return example
 
 
-__all__ = ["load", "as_arrays", "info", "builder", "tfds_name", "DatasetSpec",
+__all__ = ["load", "as_arrays", "info", "split_sizes", "builder", "tfds_name", "DatasetSpec",
            "DatasetUnavailableError", "UnknownDatasetError", "ALIASES"]

@@ -46,6 +46,15 @@ class PrunekitDigits(tfds.core.GeneratorBasedBuilder):
         DigitsConfig(name="5-9", first=5, last=9, description="Digits 5-9, labels digit - 5."),
     ]
 
+    def split_sizes(self) -> dict:
+        """``{split: examples}`` of this config, computed without preparing anything."""
+        from sklearn.datasets import load_digits
+
+        target = load_digits().target
+        cfg = self.builder_config
+        return {split: int(np.sum((target[rows] >= cfg.first) & (target[rows] <= cfg.last)))
+                for split, rows in split_rows().items()}
+
     def _info(self) -> tfds.core.DatasetInfo:
         cfg = self.builder_config
         return self.dataset_info_from_configs(

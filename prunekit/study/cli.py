@@ -5,6 +5,9 @@ with a suggestion); ``--flagfile`` works as in any absl program.
 """
 from __future__ import annotations
 
+import importlib.util
+import os
+import re
 import sys
 
 from absl import flags
@@ -28,7 +31,20 @@ def _define_flags(argv):
     return fv, config
 
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = 2  # bad input: nothing ran, nothing in the work directory changed
+EXIT_RUNS_FAILED = 1  # the study finished, and at least one run is recorded as failed
+
+USAGE = """usage: prunekit-study --config=configs/<study>.py[:variant] --workdir=DIR [--config.<field>=value ...] [flags]
+
+example: prunekit-study --config=configs/quick.py --workdir=runs/quick --config.train.epochs=5
+
+Exit codes: 0 all runs ok; 1 the study finished with failed runs (listed on stderr);
+2 bad input (one line saying what and how to fix it).
+"""
+
+
+class HelpRequested(Exception):
+    """--help: the usage and the flags were printed."""
 
 
 def error(message: str) -> int:
@@ -43,10 +59,18 @@ def _one_line(e: Exception) -> str:
 
 
 def parse(argv):
-    """(config, flags) or raises ValueError with a one-line message."""
+    """(config, flags) or raises ValueError with a one-line message (HelpRequested for --help)."""
     try:
         # --flagfile expanded first, so config overrides inside a flagfile are seen too.
         argv = flags.FlagValues().read_flags_from_files(list(argv), force_gnu=False)
+    except flags.Error as e:
+        raise ValueError(_one_line(e)) from None
+    if any(a in ("--help", "-h", "--helpshort", "--helpfull", "-help") for a in argv[1:]):
+        print(USAGE + "\nflags:\n" + _define_flags(argv[:1])[0].get_help(), file=sys.stdout)
+        raise HelpRequested()
+    argv, timing_overrides = _timing_overrides(argv)
+    _check_config_file(argv)
+    try:
         FLAGS, _CONFIG = _define_flags(argv)
         FLAGS(argv)
     except flags.Error as e:
@@ -62,7 +86,92 @@ def parse(argv):
         config.keys()
     except Exception as e:  # missing file, syntax error in the config, ...
         raise ValueError(f"cannot load --config: {_one_line(e)}") from None
+    _apply_timing_overrides(config, timing_overrides)
     return config, FLAGS
 
 
-__all__ = ["parse", "error", "EXIT_BAD_INPUT"]
+def _config_arg(argv):
+    values = [a.split("=", 1)[1] for a in argv[1:] if a.startswith("--config=")]
+    return values[-1] if values else None
+
+
+def _check_config_file(argv) -> None:
+    """Loads the --config file once on its own, so that a missing file, a syntax error, a
+    get_config that raises or an unknown variant is one line naming the file and the cause."""
+    value = _config_arg(argv)
+    if not value:
+        return
+    path, _, variant = value.partition(":")
+    if not os.path.isfile(path):
+        raise ValueError(f"cannot load --config: no file {path!r} (e.g. --config=configs/quick.py)")
+    try:
+        spec = importlib.util.spec_from_file_location("_prunekit_study_config", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise ValueError(f"config file {path}, line {e.lineno}: syntax error: {e.msg}") from None
+    except Exception as e:  # the file runs code
+        raise ValueError(f"config file {path} raised {type(e).__name__} when loaded: {_one_line(e)}") from None
+    if not callable(getattr(module, "get_config", None)):
+        raise ValueError(f"config file {path} has no get_config() function")
+    variants = getattr(module, "VARIANTS", None)
+    if variant and isinstance(variants, dict) and variant not in variants:
+        raise ValueError(f"config {path}: unknown variant {variant!r}; variants: {', '.join(variants)} "
+                         f"(e.g. --config={path}:{next(iter(variants))})")
+    try:
+        module.get_config(variant) if variant else module.get_config()
+    except Exception as e:
+        raise ValueError(f"config file {path}: get_config({variant!r}) raised {type(e).__name__}: "
+                         f"{_one_line(e)}") from None
+
+
+_TIMING_FIELD = re.compile(r"^--config\.timings\.([^.=]+)\.(at|begin|end|frequency|rewind_to)=(.*)$")
+
+
+def _timing_overrides(argv):
+    """``--config.timings.<label>.<time field>=<value>`` taken out of ``argv``: a time may be
+    written in any unit ('5ep', '50%', '200', 0.5) whatever the type of the config's default."""
+    rest, found = [], []
+    for arg in argv:
+        match = _TIMING_FIELD.match(arg)
+        if match:
+            found.append(match.groups())
+        else:
+            rest.append(arg)
+    return rest, found
+
+
+def _apply_timing_overrides(config, overrides) -> None:
+    import ml_collections
+
+    from prunekit.study.runspec.fields import suggest
+    from prunekit.timing import units
+
+    timings = config.get("timings") or {}
+    for label, field, raw in overrides:
+        if label not in timings:
+            raise ValueError(f"--config.timings.{label}.{field}: the config has no timing {label!r}"
+                             f"{suggest(label, list(timings))}; timings: {', '.join(timings)}")
+        t = units.parse(raw.strip().strip("'\""), f"timings.{label}.{field}")
+        value = (t.n if isinstance(t, units.Steps) else t.f if isinstance(t, units.Fraction) else str(t))
+        entry = dict(timings[label])
+        entry[field] = value
+        config.timings[label] = ml_collections.ConfigDict(entry)
+
+
+def workdir_problem(workdir: str):
+    """Why ``workdir`` cannot be the work directory (a file, not writable), or None."""
+    path = os.path.abspath(workdir)
+    if os.path.exists(path) and not os.path.isdir(path):
+        return f"--workdir {workdir} exists and is not a directory; pass a directory (created when missing)"
+    probe = path
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        return f"--workdir {workdir}: {probe} is a file, so the directory cannot be made there"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"--workdir {workdir}: {probe} is not writable; choose a directory you can write"
+    return None
+
+
+__all__ = ["parse", "error", "workdir_problem", "HelpRequested", "EXIT_BAD_INPUT", "EXIT_RUNS_FAILED", "USAGE"]

@@ -31,12 +31,23 @@ def info(name: str, data_dir=None) -> dict:
     return {"input_shape": tuple(spec.input_shape), "num_classes": int(spec.num_classes)}
 
 
-def require(name: str, data_dir=None) -> dict:
-    """:func:`info`, and the data is readable here: prepared under ``data_dir`` (the embedded
-    digits are prepared on first use). Raises ``DatasetUnavailableError`` otherwise, before any
-    training starts."""
+def require(name: str, data_dir=None, prepare: bool = True) -> dict:
+    """:func:`info`, and the data is readable here: prepared under ``data_dir``, or embedded
+    (prepared now when ``prepare``; a validation or dry run prepares nothing). Raises
+    ``DatasetUnavailableError`` otherwise, before any training starts."""
     from prunekit import data
 
     spec = info(name, data_dir)
-    data.builder(name, data_dir)  # raises DatasetUnavailableError when not prepared (offline)
+    if prepare:
+        data.builder(name, data_dir)  # raises DatasetUnavailableError when not prepared (offline)
+    else:
+        data.split_sizes(name, data_dir)  # the same error, without writing anything
     return spec
+
+
+@functools.lru_cache(maxsize=8)
+def n_train(name: str, data_dir=None) -> int:
+    """Training examples of ``name``, without reading or preparing the data."""
+    from prunekit import data
+
+    return int(data.split_sizes(name, data_dir)["train"])

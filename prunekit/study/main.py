@@ -52,7 +52,7 @@ class Study:
 def _n_train(spec) -> int:
     from prunekit.study import datasets
 
-    return len(datasets.arrays(spec.dataset, "train", spec.data_dir)[1])
+    return datasets.n_train(spec.dataset, spec.data_dir)
 
 
 def _trunk_plan(by_id):
@@ -68,7 +68,13 @@ def _validate(config, FLAGS, t_start):
     from prunekit.study.report import checks
     from prunekit.study.runspec import grid
 
+    from prunekit.study.runspec import validate
+    from prunekit.study.runspec.fields import ConfigError
+
     specs = grid.expand(config, checks=checks.names())
+    problems = validate.training_lengths(specs, _n_train)
+    if problems:
+        raise ConfigError(problems)
     ids = [s.run_id() for s in specs]
     return Study(config, FLAGS, FLAGS.workdir, ids, dict(zip(ids, specs)), config.get("study", "study"),
                  clock={"start": t_start})
@@ -90,7 +96,10 @@ def _open_workdir(study: Study) -> dict:
     from prunekit.study.runspec import grid
     from prunekit.study.store import resume, rundir
 
+    from prunekit.study import datasets
+
     flag = study.flags["config"]
+    datasets.require(study.config.get("dataset"), study.config.get("data_dir") or None)  # embedded: prepared now
     os.makedirs(study.workdir, exist_ok=True)
     saved = grid._plain(study.config)
     saved["_config_path"] = flag.config_filename if hasattr(flag, "config_filename") else str(flag.serialize())
@@ -240,6 +249,14 @@ def _finish(study: Study, report_path: str) -> int:
     print(f"report: {report_path}")
     print(f"plots:  {os.path.join(study.workdir, 'plots')}/")
     print(f"results: {os.path.join(study.workdir, 'results.jsonl')}, {os.path.join(study.workdir, 'summary.csv')}")
+    failed = [r for r in all_rows if r["status"] != "ok"]
+    for r in failed:
+        print(f"[{study.name}] failed run {r['id']} ({study.by_id[r['id']].describe()}): {r.get('reason', '')}",
+              file=sys.stderr)
+    if failed:
+        print(f"[{study.name}] {len(failed)} of {len(all_rows)} runs failed (exit code {cli.EXIT_RUNS_FAILED}); "
+              "--retry_failed redoes them", file=sys.stderr)
+        return cli.EXIT_RUNS_FAILED
     return 0
 
 
@@ -251,6 +268,8 @@ def main(argv=None) -> int:
 
     try:
         config, FLAGS = parse(argv)
+    except cli.HelpRequested:
+        return 0
     except ValueError as e:
         return cli.error(str(e))
     from prunekit.study.runspec.fields import ConfigError
@@ -267,12 +286,18 @@ def main(argv=None) -> int:
     except ConfigError as e:
         return cli.error("\n".join(e.problems))
     study.clock.update(tf=t_tf, validated=time.perf_counter())
+    problem = cli.workdir_problem(study.workdir)
+    if problem:
+        return cli.error(problem)
     if FLAGS.dry_run:
         return _dry_run(study)
     saved = _open_workdir(study)
     code = _run_all(study)
     if code is not None:
         return code
+    from prunekit.study.store import resume
+
+    resume.drop_empty_staging(study.workdir)
     study.clock["runs"] = time.perf_counter()
     report_path = _aggregate(study, saved)
     study.clock["end"] = time.perf_counter()

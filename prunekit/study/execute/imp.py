@@ -6,7 +6,7 @@ import os
 
 from prunekit.study import pruning
 from prunekit.study.execute import model as model_lib
-from prunekit.study.execute.failed import check_finite
+from prunekit.study.execute.failed import check_healthy
 
 
 def run(spec, prepared, fit: dict, data, eval_batch):
@@ -29,7 +29,7 @@ def run(spec, prepared, fit: dict, data, eval_batch):
     def fit_(m, callbacks):
         kw = dict(fit, callbacks=list(fit["callbacks"]) + list(callbacks))
         h = m.fit(epochs=train.epochs, **kw).history
-        check_finite(h, f"round {len(histories) + 1}")
+        check_healthy(h, f"round {len(histories) + 1}", spec.divergence)
         histories.append(h)
 
     if not t.rounds:  # sparsity 0: nothing to prune

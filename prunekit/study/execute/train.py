@@ -14,7 +14,7 @@ import os
 
 from prunekit.study import pruning
 from prunekit.study.execute import model as model_lib, order
-from prunekit.study.execute.failed import RunFailed, check_finite
+from prunekit.study.execute.failed import RunFailed, check_finite, check_healthy
 
 EVAL_EXAMPLES = 1000  # fixed training examples for the loss/accuracy/KL around each event
 
@@ -133,6 +133,7 @@ def train(spec, data, run: Prepared, branch: dict | None = None) -> Trained:
         h = model.fit(_data(spec, run.plugin, data, first, epochs), epochs=epochs, initial_epoch=first, **fit).history
         check_finite(h, "training")
         history = {k: history.get(k, []) + v for k, v in h.items()}
+        check_healthy(history, "training", spec.divergence)
     elif run.pruning is not None:  # branched at the end of training: only the events after the last update
         _events_only(model, run.pruning)
     t = spec.timing
@@ -143,6 +144,7 @@ def train(spec, data, run: Prepared, branch: dict | None = None) -> Trained:
         ft = model.fit(_data(spec, run.plugin, data, epochs, end), epochs=end, initial_epoch=epochs, **fit).history
         check_finite(ft, "fine-tuning")
         history = {k: history.get(k, []) + v for k, v in ft.items()}
+        check_healthy(history, "fine-tuning", spec.divergence)
     return Trained(history, rounds, rewind, first)
 
 

@@ -29,6 +29,7 @@ strategy, models with dropout (stateful randomness), runs whose first event is i
 from __future__ import annotations
 
 import os
+import sys
 
 from prunekit.study.runspec import identity
 from prunekit.study.runspec.types import RunSpec
@@ -136,10 +137,24 @@ def report_section(stats: dict, trained_now: int) -> str:
 
 
 def existing(workdir: str, gid: str) -> list:
+    """Epochs of the group's readable checkpoints; a damaged one is named on stderr and
+    removed, so the trunk is trained again up to it."""
+    from prunekit import checkpoint
+
     d = trunk_dir(workdir, gid)
     if not os.path.isdir(d):
         return []
-    return sorted(int(n[6:10]) for n in os.listdir(d) if n.startswith("epoch_") and n.endswith(".npz"))
+    epochs = []
+    for name in sorted(n for n in os.listdir(d) if n.startswith("epoch_") and n.endswith(".npz")):
+        path = os.path.join(d, name)
+        try:
+            checkpoint.load(path)
+        except checkpoint.CheckpointError as e:
+            print(f"prunekit-study: {e} Rebuilding that trunk checkpoint.", file=sys.stderr)
+            os.unlink(path)
+            continue
+        epochs.append(int(name[6:10]))
+    return epochs
 
 
 def failure(workdir: str, gid: str):

@@ -32,5 +32,20 @@ def suggest(name, choices) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+
+# Limits past which a finite run counts as diverged (prunekit.study.execute.failed).
+DIVERGENCE = {"max_loss": 1e6, "growth": 10.0}
+
+
+def check_limits(limits) -> list[str]:
+    """One-line problems of a config's ``divergence`` field."""
+    limits = dict(limits or {})
+    problems = [f"divergence: no field {k!r}; fields: {', '.join(DIVERGENCE)}" for k in limits if k not in DIVERGENCE]
+    for k, v in limits.items():
+        if k in DIVERGENCE and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+            problems.append(f"divergence.{k} must be a number > 0, got {v!r}")
+    return problems
+
+
 __all__ = ["TIMING_FIELDS", "ALIASES", "TRAIN_FIELDS", "OPTIMIZERS", "STRATEGIES", "ConfigError",
-           "suggest"]
+           "suggest", "DIVERGENCE", "check_limits"]

@@ -47,7 +47,7 @@ import numbers
 
 from prunekit.study.runspec import identity, timings
 from prunekit.study.runspec.fields import (ALIASES, OPTIMIZERS, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS, ConfigError,
-                                           suggest)
+                                           check_limits, suggest)
 from prunekit.study.runspec.types import Plugin, RunSpec, Timing, Training
 
 
@@ -232,6 +232,7 @@ def expand(config, check_plugins=True, checks=None) -> list[RunSpec]:
     sparsities, seeds, scope, strategy, prune_heads = _axes(c, problems)
     evaluation = {k: dict(v or {}) for k, v in (c.get("evaluation") or {"accuracy": {}}).items()}
     _only(c, {"losses": losses, "criteria": criteria, "timings": entries}, problems)
+    problems += check_limits(c.get("divergence"))
     if check_plugins:
         problems += _installed(c, losses, criteria, evaluation, checks)
     if problems:
@@ -241,7 +242,7 @@ def expand(config, check_plugins=True, checks=None) -> list[RunSpec]:
                   model_options=c.get("model_options") or {}, train=Training(**train), evaluation=evaluation,
                   save_masks=bool(artefacts.get("masks", True)), save_predictions=bool(artefacts.get("predictions", True)),
                   prune_heads=prune_heads, strategy=strategy, tensorboard=bool(c.get("tensorboard", False)),
-                  verbose=int(c.get("verbose", 0)))
+                  verbose=int(c.get("verbose", 0)), divergence=dict(c.get("divergence") or {}))
     specs = []
     for loss in losses.values():
         if c.get("dense_baseline", True):

@@ -3,7 +3,7 @@
 The spec is serialised canonically (sorted keys, no whitespace, tuples as lists, floats by
 ``repr``) and hashed with SHA-256. Labels (the names a config gives to a loss, criterion or
 timing entry) and pure bookkeeping fields are left out, so renaming a label or turning
-verbosity up does not redo a run, while any field that can change the result does.
+verbosity up (or the divergence limits that label a run failed) does not redo a run, while any field that can change the result does.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import hashlib
 import json
 
 # Keys dropped at any depth before hashing: they never change what a run computes.
-NOT_IDENTITY = frozenset({"label", "verbose", "tensorboard"})
+NOT_IDENTITY = frozenset({"label", "verbose", "tensorboard", "divergence"})
 LENGTH = 16
 
 

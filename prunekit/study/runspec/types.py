@@ -111,6 +111,7 @@ class RunSpec:
     strategy: str = ""
     tensorboard: bool = False
     verbose: int = 0
+    divergence: dict = dataclasses.field(default_factory=dict)  # limits; not part of the run identity
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
@@ -124,7 +125,8 @@ class RunSpec:
                    evaluation={k: dict(v or {}) for k, v in (d.get("evaluation") or {}).items()},
                    save_masks=bool(art.get("masks", True)), save_predictions=bool(art.get("predictions", True)),
                    prune_heads=bool(d.get("prune_heads", False)), strategy=d.get("strategy") or "",
-                   tensorboard=bool(d.get("tensorboard", False)), verbose=int(d.get("verbose", 0)))
+                   tensorboard=bool(d.get("tensorboard", False)), verbose=int(d.get("verbose", 0)),
+                   divergence=dict(d.get("divergence") or {}))
 
     @classmethod
     def coerce(cls, spec) -> "RunSpec":
@@ -138,7 +140,7 @@ class RunSpec:
                 "train": self.train.to_dict(), "evaluation": {k: dict(v) for k, v in self.evaluation.items()},
                 "artefacts": {"masks": self.save_masks, "predictions": self.save_predictions},
                 "prune_heads": self.prune_heads, "strategy": self.strategy, "tensorboard": self.tensorboard,
-                "verbose": self.verbose, "loss": self.loss.to_dict(),
+                "verbose": self.verbose, "divergence": dict(self.divergence), "loss": self.loss.to_dict(),
                 "criterion": self.criterion.to_dict() if self.criterion else None, "scope": self.scope,
                 "timing": self.timing.to_dict(), "sparsity": self.sparsity, "seed": self.seed}
 

@@ -37,10 +37,45 @@ def plugins(kind: str, entries: dict) -> list[str]:
             problems.append(f"{section}.{label}: {e}")
             continue
         valid = registry.options(cls)
-        for opt in entry.options:
-            if opt not in valid:
-                problems.append(f"{section}.{label}: {kind} {name!r} has no option {opt!r}"
-                                f"{_suggest(opt, valid)}; valid: {', '.join(sorted(valid)) or 'none'}")
+        unknown = [opt for opt in entry.options if opt not in valid]
+        for opt in unknown:
+            problems.append(f"{section}.{label}: {kind} {name!r} has no option {opt!r}"
+                            f"{_suggest(opt, valid)}; valid: {', '.join(sorted(valid)) or 'none'}")
+        if not unknown:  # build it, as every run would: option values are checked here, once
+            try:
+                registry.build(kind, name, **entry.options)
+            except Exception as e:  # a plugin's constructor may raise anything
+                problems.append(f"{section}.{label}: {_first_line(e)}")
+    return problems
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def training_lengths(specs, n_train_of) -> list[str]:
+    """Every run's timing resolves inside its training length (``n_train_of(spec)`` training
+    examples): a time past the end of training is a problem before anything trains."""
+    from prunekit.study import pruning
+    from prunekit.timing import units
+
+    problems, seen = [], set()
+    for spec in specs:
+        t = spec.timing
+        key = (t.label, spec.sparsity, spec.train.epochs, spec.train.batch_size)
+        if not spec.pruned or key in seen:
+            continue
+        seen.add(key)
+        spe = spec.steps_per_epoch(n_train_of(spec))
+        try:
+            if t.kind == "iterative":
+                units.resolve(t.rewind_to, pruning.length(spe, spec.train.epochs), "rewind_to")
+            else:
+                t.event_steps(spec.sparsity, spe, spec.train.epochs)
+        except ValueError as e:
+            problems.append(f"timings.{t.label}: {_first_line(e)} ({spe} steps per epoch x "
+                            f"{spec.train.epochs} epochs)")
     return problems
 
 
@@ -105,11 +140,12 @@ def model(name, options: dict) -> list[str]:
 
 
 def dataset(name, data_dir=None) -> list[str]:
-    """The dataset is known and its data can be read (offline: prepared under data_dir)."""
+    """The dataset is known and its data can be read (offline: prepared under data_dir, or
+    embedded); nothing is written."""
     from prunekit.study import datasets
 
     try:
-        datasets.require(name, data_dir)
+        datasets.require(name, data_dir, prepare=False)
     except Exception as e:  # any failure to find the data is a config problem
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return [f"dataset {name!r}: {msg}"]
