@@ -57,15 +57,20 @@ def _readout(spec, data, run, history) -> tuple:
 
 
 def _sparsity(model, dense_heads) -> dict:
-    """Sparsity over the weights this study prunes (heads excluded unless prune_heads), the
-    same set for dense and pruned runs."""
+    """``sparsity``: over the weights this study prunes (heads excluded unless prune_heads), the
+    same set for dense and pruned runs; ``sparsity_all_weights``: those zeros over all trainable
+    weights."""
     from prunekit import prunable
 
     weights = {n: np.asarray(w.numpy()) for n, w in prunable.prunable_weights(model).items()
                if n.split("/")[0] not in dense_heads}
     total = sum(w.size for w in weights.values())
     nonzero = sum(int(np.count_nonzero(w)) for w in weights.values())
-    return {"sparsity": 1.0 - nonzero / max(total, 1), "nonzero_weights": nonzero, "prunable_weights": total}
+    # The same zeros over every trainable weight (heads, biases, layers left dense): what the
+    # sparsity above is not over (issue 12: a sparsity says what it is over).
+    everything = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return {"sparsity": 1.0 - nonzero / max(total, 1), "nonzero_weights": nonzero, "prunable_weights": total,
+            "sparsity_all_weights": (total - nonzero) / max(everything, 1), "all_weights": everything}
 
 
 def suite_evaluator(name: str, options: dict, model, bundle: dict, per_example: dict) -> dict:
