@@ -140,7 +140,8 @@ class RunSpec:
                 "train": self.train.to_dict(), "evaluation": {k: dict(v) for k, v in self.evaluation.items()},
                 "artefacts": {"masks": self.save_masks, "predictions": self.save_predictions},
                 "prune_heads": self.prune_heads, "strategy": self.strategy, "tensorboard": self.tensorboard,
-                "verbose": self.verbose, "divergence": dict(self.divergence), "loss": self.loss.to_dict(),
+                "verbose": self.verbose, **({"divergence": dict(self.divergence)} if self.divergence else {}),
+                "loss": self.loss.to_dict(),
                 "criterion": self.criterion.to_dict() if self.criterion else None, "scope": self.scope,
                 "timing": self.timing.to_dict(), "sparsity": self.sparsity, "seed": self.seed}
 
