@@ -64,8 +64,9 @@ def test_one_gpu_per_run_gets_its_own_device(local_ray, tmp_path):
     assert sorted(p["cuda_visible_devices"] for p in places) == ["0", "1"]
 
 
-def test_no_gpu_request_hides_the_gpus_and_every_worker_grows_memory(local_ray, tmp_path):
+def test_no_gpu_request_hides_the_gpus_and_every_worker_grows_memory(local_ray, tmp_path, capsys):
     cpu_only = executors.Ray(cpus_per_run=1, gpus_per_run=0)
+    assert "has 2 GPU but --gpus_per_run=0: runs train on CPUs" in capsys.readouterr().err
     (place,) = _concurrent(cpu_only, 1, tmp_path)
     assert place["cuda_visible_devices"] == ""  # Ray hides the GPUs from a task not asking for one
     assert place["memory_growth"] == "true"  # set by the job's runtime_env, before TF starts
@@ -90,6 +91,7 @@ def test_existing_cluster_only_warns():
     (["--executor=ray", "--gpus_per_run=-1"], "--gpus_per_run=-1 must be >= 0"),
     (["--executor=ray", "--cpus_per_run=0"], "--cpus_per_run=0 must be > 0"),
     (["--executor=ray", "--ray_address=auto", "--num_gpus=2"], "--num_gpus sizes a local Ray instance"),
+    (["--executor=ray", "--num_cpus=0"], "--num_cpus=0 must be >= 1"),
 ])
 def test_flags_refused_with_one_line(extra, message):
     config = os.path.join(os.path.dirname(__file__), os.pardir, "configs", "quick.py")
@@ -128,3 +130,13 @@ def test_a_real_run_on_half_a_gpu_records_its_grant(local_ray, tmp_path):
     with open(tmp_path / "w" / "runs" / rid / "result.json") as f:
         worker = json.load(f)["worker"]
     assert worker["cuda_visible_devices"] in ("0", "1") and worker["memory_growth"] == "true"
+
+
+def test_the_command_refuses_gpus_without_ray(capsys):
+    from prunekit.study import main as study_main
+
+    config = os.path.join(os.path.dirname(__file__), os.pardir, "configs", "quick.py")
+    code = study_main.main(["prunekit-study", f"--config={config}", "--workdir=/nonexistent", "--gpus_per_run=0.5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == cli.EXIT_BAD_INPUT and len(err) == 1
+    assert err[0].startswith("prunekit-study: error: --gpus_per_run needs --executor=ray")

@@ -66,6 +66,8 @@ def _check_ray_flags(FLAGS) -> None:
                          f"resources count: drop --{local_only[0]}")
     if FLAGS.num_gpus is not None and FLAGS.num_gpus < 0:
         raise ValueError(f"--num_gpus={FLAGS.num_gpus} must be >= 0")
+    if FLAGS.num_cpus < 1:
+        raise ValueError(f"--num_cpus={FLAGS.num_cpus} must be >= 1")
 
 
 def parse(argv):

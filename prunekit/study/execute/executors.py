@@ -9,6 +9,10 @@ Shared dense trunks (:mod:`prunekit.study.execute.trunk`) are trained first (:me
 process, or one Ray task per trunk whose checkpoints come back as bytes and are written
 into the work directory); a run that branches gets its checkpoint (``branches[rid]``; a
 Ray task gets the checkpoint's bytes with its spec).
+
+Each Ray task asks for ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs (a fraction shares a
+GPU); its worker has TensorFlow's memory growth on and sees only the GPUs Ray granted
+(:mod:`prunekit.study.execute.executors_ray`); ``result.json`` records them (``worker``).
 """
 from __future__ import annotations
 
@@ -150,12 +154,16 @@ class Ray:
             else:
                 ray.init(num_cpus=self.num_cpus, num_gpus=self.num_gpus, include_dashboard=False,
                          runtime_env=env, log_to_driver=False)
+        resources = ray.cluster_resources()
         try:
-            warning = executors_ray.check_fits(ray.cluster_resources(), self.cpus_per_run, self.gpus_per_run,
+            warning = executors_ray.check_fits(resources, self.cpus_per_run, self.gpus_per_run,
                                                local=not self.address)
         except RuntimeError:
             self.close()
             raise
+        if not warning and not self.gpus_per_run and resources.get("GPU"):
+            warning = (f"the Ray {'cluster' if self.address else 'instance'} has {resources['GPU']:g} GPU but "
+                       "--gpus_per_run=0: runs train on CPUs; e.g. --gpus_per_run=0.5 shares a GPU by two runs")
         if warning:
             print(f"prunekit-study: warning: {warning}", file=sys.stderr, flush=True)
 
