@@ -90,6 +90,7 @@ def test_existing_cluster_only_warns():
     (["--executor=ray", "--gpus_per_run=1.5"], "--gpus_per_run=1.5: an amount over 1 must be a whole number"),
     (["--executor=ray", "--gpus_per_run=-1"], "--gpus_per_run=-1 must be >= 0"),
     (["--executor=ray", "--cpus_per_run=0"], "--cpus_per_run=0 must be > 0"),
+    (["--executor=ray", "--gpus_per_run=inf"], "--gpus_per_run=inf must be >= 0"),
     (["--executor=ray", "--ray_address=auto", "--num_gpus=2"], "--num_gpus sizes a local Ray instance"),
     (["--executor=ray", "--num_cpus=0"], "--num_cpus=0 must be >= 1"),
 ])

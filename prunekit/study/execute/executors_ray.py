@@ -11,6 +11,7 @@ TensorFlow reads before its first GPU allocation
 """
 from __future__ import annotations
 
+import math
 import os
 import socket
 
@@ -19,12 +20,12 @@ MEMORY_GROWTH = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 
 def check_amounts(cpus_per_run: float, gpus_per_run: float) -> None:
-    """Raises ValueError naming a request Ray cannot honour: CPUs must be > 0, GPUs >= 0, and
-    an amount over 1 must be whole (Ray's rule for fractional resources)."""
-    for name, value, least in (("cpus_per_run", cpus_per_run, "> 0"), ("gpus_per_run", gpus_per_run, ">= 0")):
-        value = float(value)
-        if not value == value or (value <= 0 if least == "> 0" else value < 0):
-            raise ValueError(f"--{name}={value:g} must be {least}")
+    """Raises ValueError naming a request Ray cannot honour: CPUs must be > 0, GPUs >= 0 (both
+    finite), and an amount over 1 must be whole (Ray's rule for fractional resources)."""
+    for name, value, zero_ok in (("cpus_per_run", float(cpus_per_run), False),
+                                 ("gpus_per_run", float(gpus_per_run), True)):
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+            raise ValueError(f"--{name}={value:g} must be {'>= 0' if zero_ok else '> 0'}")
         if value > 1 and value != int(value):
             raise ValueError(f"--{name}={value:g}: an amount over 1 must be a whole number "
                              f"(Ray shares a device only in fractions of one), e.g. --{name}={int(value)}")
