@@ -67,6 +67,8 @@ def test_one_gpu_per_run_gets_its_own_device(local_ray, tmp_path):
 def test_no_gpu_request_hides_the_gpus_and_every_worker_grows_memory(local_ray, tmp_path, capsys):
     cpu_only = executors.Ray(cpus_per_run=1, gpus_per_run=0)
     assert "has 2 GPU but --gpus_per_run=0: runs train on CPUs" in capsys.readouterr().err
+    cpu_only._init()  # as trunks() and run() do: checked once, warned once
+    assert capsys.readouterr().err == ""
     (place,) = _concurrent(cpu_only, 1, tmp_path)
     assert place["cuda_visible_devices"] == ""  # Ray hides the GPUs from a task not asking for one
     assert place["memory_growth"] == "true"  # set by the job's runtime_env, before TF starts

@@ -146,6 +146,8 @@ class Ray:
         from prunekit.study.execute import executors_ray
 
         ray = self.ray
+        if getattr(self, "_checked", False) and ray.is_initialized():
+            return
         if not ray.is_initialized():
             self._started = True
             env = executors_ray.runtime_env()
@@ -166,6 +168,7 @@ class Ray:
                        "--gpus_per_run=0: runs train on CPUs; e.g. --gpus_per_run=0.5 shares a GPU by two runs")
         if warning:
             print(f"prunekit-study: warning: {warning}", file=sys.stderr, flush=True)
+        self._checked = True
 
     def _task(self, fn):
         """``fn`` as a Ray task asking for this executor's CPUs and GPUs per run."""
