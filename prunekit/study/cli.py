@@ -24,7 +24,11 @@ def _define_flags(argv):
     flags.DEFINE_string("ray_address", None, "address of an existing Ray cluster (default: start a local one)",
                         flag_values=fv)
     flags.DEFINE_integer("num_cpus", 2, "CPUs of the local Ray instance", flag_values=fv)
-    flags.DEFINE_float("cpus_per_run", 1.0, "Ray CPUs reserved per run", flag_values=fv)
+    flags.DEFINE_float("cpus_per_run", 1.0, "Ray CPUs reserved per run (and per dense trunk)", flag_values=fv)
+    flags.DEFINE_float("gpus_per_run", 0.0, "Ray GPUs reserved per run (and per dense trunk); a fraction, "
+                       "e.g. 0.5, lets runs share a GPU", flag_values=fv)
+    flags.DEFINE_integer("num_gpus", None, "GPUs of the local Ray instance (default: Ray detects them)",
+                         flag_values=fv)
     flags.DEFINE_bool("retry_failed", False, "rerun runs recorded as failed", flag_values=fv)
     flags.DEFINE_bool("plots", True, "write plots/*.png", flag_values=fv)
     flags.DEFINE_bool("dry_run", False, "validate and list the grid, train nothing", flag_values=fv)
@@ -58,6 +62,30 @@ def _one_line(e: Exception) -> str:
     return " ".join(text.split()) or type(e).__name__
 
 
+RAY_ONLY = ("ray_address", "num_cpus", "num_gpus", "cpus_per_run", "gpus_per_run")
+
+
+def _check_ray_flags(FLAGS) -> None:
+    """Ray's flags are refused without --executor=ray (never silently ignored) and checked with it."""
+    given = [name for name in RAY_ONLY if FLAGS[name].present]
+    if FLAGS.executor != "ray":
+        if given:
+            raise ValueError(f"--{given[0]} needs --executor=ray (the in-process executor runs one run at a "
+                             f"time on the devices TensorFlow sees); add --executor=ray or drop --{given[0]}")
+        return
+    from prunekit.study.execute import executors_ray
+
+    executors_ray.check_amounts(FLAGS.cpus_per_run, FLAGS.gpus_per_run)
+    local_only = [name for name in ("num_cpus", "num_gpus") if FLAGS[name].present]
+    if FLAGS.ray_address and local_only:
+        raise ValueError(f"--{local_only[0]} sizes a local Ray instance; with --ray_address the cluster's own "
+                         f"resources count: drop --{local_only[0]}")
+    if FLAGS.num_gpus is not None and FLAGS.num_gpus < 0:
+        raise ValueError(f"--num_gpus={FLAGS.num_gpus} must be >= 0")
+    if FLAGS.num_cpus < 1:
+        raise ValueError(f"--num_cpus={FLAGS.num_cpus} must be >= 1")
+
+
 def parse(argv):
     """(config, flags) or raises ValueError with a one-line message (HelpRequested for --help)."""
     try:
@@ -79,6 +107,7 @@ def parse(argv):
         raise ValueError(f"bad config override: {_one_line(e)}") from None
     if not FLAGS.workdir:
         raise ValueError("--workdir is required")
+    _check_ray_flags(FLAGS)
     if not FLAGS["config"].present and FLAGS["config"].value is None:
         raise ValueError("--config is required, e.g. --config=configs/quick.py")
     try:

@@ -115,7 +115,8 @@ def _executor(FLAGS):
 
     kwargs = {}
     if FLAGS.executor == "ray":
-        kwargs = dict(address=FLAGS.ray_address, num_cpus=FLAGS.num_cpus, cpus_per_run=FLAGS.cpus_per_run)
+        kwargs = dict(address=FLAGS.ray_address, num_cpus=FLAGS.num_cpus, cpus_per_run=FLAGS.cpus_per_run,
+                      gpus_per_run=FLAGS.gpus_per_run, num_gpus=FLAGS.num_gpus)
     return executors.make(FLAGS.executor, **kwargs)
 
 

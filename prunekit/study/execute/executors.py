@@ -9,10 +9,15 @@ Shared dense trunks (:mod:`prunekit.study.execute.trunk`) are trained first (:me
 process, or one Ray task per trunk whose checkpoints come back as bytes and are written
 into the work directory); a run that branches gets its checkpoint (``branches[rid]``; a
 Ray task gets the checkpoint's bytes with its spec).
+
+Each Ray task asks for ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs (a fraction shares a
+GPU); its worker has TensorFlow's memory growth on and sees only the GPUs Ray granted
+(:mod:`prunekit.study.execute.executors_ray`); ``result.json`` records them (``worker``).
 """
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 import traceback
@@ -94,49 +99,80 @@ class InProcess:
 def _remote_attempt(spec: dict, branch=None, checkpoint=None):
     """Body of a Ray task: the run in a local temporary directory, returned as files
     (``checkpoint``: the bytes of the trunk checkpoint ``branch`` names)."""
+    from prunekit.study.execute import executors_ray
+
+    executors_ray.hide_gpus_unless_granted()
     if checkpoint is not None:
         branch = {"epoch": branch["epoch"], "data": checkpoint}
     with tempfile.TemporaryDirectory(prefix="prunekit-run-") as tmp:
         result = attempt(spec, tmp, branch)
+        result["worker"] = executors_ray.placement()
         return result, rundir.pack(tmp)
 
 
 def _remote_trunk(spec: dict, start, save_at: list):
     """Body of a Ray trunk task: ``({epoch: checkpoint bytes}, failure, steps)``."""
     from prunekit import checkpoint
-    from prunekit.study.execute import trunk
+    from prunekit.study.execute import executors_ray, trunk
 
+    executors_ray.hide_gpus_unless_granted()
     return trunk.train(spec, checkpoint.from_bytes(start, "trunk checkpoint") if start is not None else None,
                        save_at)
 
 
 class Ray:
-    """One Ray task per run on a local Ray (``num_cpus``) or an existing cluster (``address``)."""
+    """One Ray task per run on a local Ray (``num_cpus``, ``num_gpus``: None lets Ray detect
+    them) or an existing cluster (``address``); each run and trunk asks for ``cpus_per_run``
+    CPUs and ``gpus_per_run`` GPUs (fractions share a device; :mod:`.executors_ray`)."""
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int = 2, cpus_per_run: float = 1.0):
+    def __init__(self, address: str | None = None, num_cpus: int = 2, cpus_per_run: float = 1.0,
+                 gpus_per_run: float = 0.0, num_gpus: int | None = None):
+        from prunekit.study.execute import executors_ray
+
+        executors_ray.check_amounts(cpus_per_run, gpus_per_run)
         try:
             import ray
         except ImportError as e:
             raise RuntimeError("--executor=ray needs Ray: pip install 'prunekit[ray]'") from e
         self.ray = ray
         self.address = address or None
-        self.num_cpus = num_cpus
-        self.cpus_per_run = cpus_per_run
+        self.num_cpus, self.num_gpus = num_cpus, num_gpus
+        self.cpus_per_run, self.gpus_per_run = float(cpus_per_run), float(gpus_per_run)
+        self._init()  # a request no node can hold fails here, before any run
 
     def _init(self) -> None:
+        from prunekit.study.execute import executors_ray
+
         ray = self.ray
-        if ray.is_initialized():
+        if getattr(self, "_checked", False) and ray.is_initialized():
             return
-        self._started = True
-        env = {"env_vars": {"TF_USE_LEGACY_KERAS": "1",
-                            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}}
-        if self.address:
-            ray.init(address=self.address, runtime_env=env, log_to_driver=False)
-        else:
-            ray.init(num_cpus=self.num_cpus, include_dashboard=False, runtime_env=env,
-                     log_to_driver=False)
+        if not ray.is_initialized():
+            self._started = True
+            env = executors_ray.runtime_env()
+            if self.address:
+                ray.init(address=self.address, runtime_env=env, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.num_cpus, num_gpus=self.num_gpus, include_dashboard=False,
+                         runtime_env=env, log_to_driver=False)
+        resources = ray.cluster_resources()
+        try:
+            warning = executors_ray.check_fits(resources, self.cpus_per_run, self.gpus_per_run,
+                                               local=not self.address)
+        except RuntimeError:
+            self.close()
+            raise
+        if not warning and not self.gpus_per_run and resources.get("GPU"):
+            warning = (f"the Ray {'cluster' if self.address else 'instance'} has {resources['GPU']:g} GPU but "
+                       "--gpus_per_run=0: runs train on CPUs; e.g. --gpus_per_run=0.5 shares a GPU by two runs")
+        if warning:
+            print(f"prunekit-study: warning: {warning}", file=sys.stderr, flush=True)
+        self._checked = True
+
+    def _task(self, fn):
+        """``fn`` as a Ray task asking for this executor's CPUs and GPUs per run."""
+        return self.ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run, max_retries=0)(fn)
 
     def close(self) -> None:
         """Shuts down the Ray instance this executor started (an existing one stays)."""
@@ -152,7 +188,7 @@ class Ray:
             return
         self._init()
         ray = self.ray
-        task = ray.remote(num_cpus=self.cpus_per_run, max_retries=0)(_remote_trunk)
+        task = self._task(_remote_trunk)
         t0 = time.perf_counter()
         pending = {}
         for job in jobs:
@@ -178,7 +214,7 @@ class Ray:
         self._init()
         ray = self.ray
         try:
-            task = ray.remote(num_cpus=self.cpus_per_run, max_retries=0)(_remote_attempt)
+            task = self._task(_remote_attempt)
             shipped = {}  # checkpoint path -> object ref: each checkpoint is put once
             pending = {}
             for rid, spec in jobs:
