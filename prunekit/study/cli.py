@@ -24,6 +24,9 @@ def _define_flags(argv):
     flags.DEFINE_float("cpus_per_run", 1.0, "Ray CPUs reserved per run", flag_values=fv)
     flags.DEFINE_bool("retry_failed", False, "rerun runs recorded as failed", flag_values=fv)
     flags.DEFINE_bool("plots", True, "write plots/*.png", flag_values=fv)
+    flags.DEFINE_bool("report_only", False, "rebuild summary, tables, findings.json, report.md and plots of "
+                      "--workdir from its study.json and results.jsonl; trains nothing, takes no --config",
+                      flag_values=fv)
     flags.DEFINE_bool("dry_run", False, "validate and list the grid, train nothing", flag_values=fv)
     return fv, config
 
@@ -55,6 +58,10 @@ def parse(argv):
         raise ValueError(f"bad config override: {_one_line(e)}") from None
     if not FLAGS.workdir:
         raise ValueError("--workdir is required")
+    if FLAGS.report_only:
+        if FLAGS["config"].present or FLAGS["config"].value is not None:
+            raise ValueError("--report_only reads the study from --workdir's study.json; drop --config")
+        return None, FLAGS
     if not FLAGS["config"].present and FLAGS["config"].value is None:
         raise ValueError("--config is required, e.g. --config=configs/quick.py")
     try:

@@ -52,6 +52,8 @@ class Population:
     pie_overlap: list = field(default_factory=list)
     mask_overlap: list = field(default_factory=list)
     needs_labels: dict = field(default_factory=dict)  # loss label -> its plugin trains with labels
+    # [{group, sparsity, pies: test-example indices, n_total}] per pruned group (PIE overlap tests)
+    pie_sets: list = field(default_factory=list)
     # (loss, criterion, timing, sparsity, population, metric) -> (per-example values, PIE mask)
     distributions: dict = field(default_factory=dict)
 
@@ -134,6 +136,11 @@ def _pie_rows(groups):
              "pie_fraction": g["result"].fraction, "k_dense": len(g["dense_ids"]), "k_pruned": len(g["pruned_ids"]),
              "per_class": [int(c) for c in g["result"].per_class]}
             for k, g in groups.items()]
+
+
+def _pie_sets(groups) -> list:
+    return [{"group": group_label(*k[:3]), "sparsity": k[3], "n_total": int(g["result"].mask.size),
+             "pies": np.flatnonzero(g["result"].mask).tolist()} for k, g in groups.items()]
 
 
 def pie_table(workdir: str, rows: list) -> list:
@@ -272,7 +279,7 @@ def analyse(workdir: str, rows: list) -> Population:
         _CACHE[key] = Population(pies=_pie_rows(groups), difficulty=difficulty(workdir, groups, distributions),
                                  distributions=distributions,
                                  pie_overlap=pie_overlap(groups), mask_overlap=mask_overlap(workdir, rows),
-                                 needs_labels=needs_labels(rows))
+                                 needs_labels=needs_labels(rows), pie_sets=_pie_sets(groups))
         _FILES.clear()
     return _CACHE[key]
 
