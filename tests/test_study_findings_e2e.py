@@ -77,7 +77,7 @@ def test_every_configured_finding_gets_a_word_and_its_numbers(study):
     # (and gradual_late - oneshot_after); two seeds cannot reach p < 0.05, so no cell is shown.
     rows = results.read_jsonl(str(study))
     d1 = by["gradual_beats_oneshot"]
-    assert d1["verdict"] == "inconclusive" and d1["n_seeds"] == 2
+    assert d1["verdict"] == "inconclusive" and d1["n_seeds"] == 2 and d1["seeds_needed"] >= 6
     cells = {c["check"]: c for c in d1["rows"]}
     for loss in ("cross_entropy", "supcon"):
         acc = {(r["timing"], r["seed"]): r["test_accuracy"] for r in rows if r["loss"] == loss}
@@ -110,6 +110,9 @@ def test_report_only_rebuilds_findings_exactly_and_trains_nothing(study, monkeyp
         raise AssertionError("--report_only started an executor")
 
     monkeypatch.setattr(executors, "make", refuse)
+    from prunekit.study.analysis import population
+
+    population._CACHE.clear()  # recomputed from the run directories, not remembered from the study
     assert study_main.main(["prunekit-study", "--report_only", f"--workdir={study}", "--plots=false"]) == 0
     assert (study / "findings.json").read_bytes() == before
     assert (study / "summary.csv").read_bytes() == summary

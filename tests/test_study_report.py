@@ -28,7 +28,7 @@ def test_findings_section_in_words(tmp_path):
     assert "- PIEs by loss (contrastive has more PIEs): not measured, because PIE counts are recorded once" in text
     assert "**reproduced**" in text and "**not measured**" in text and "agrees" not in text
     empty = markdown.write(str(tmp_path), study, rows, pd.DataFrame(), [], [], 1.0, Population(), [])
-    assert "findings" not in open(empty, encoding="utf-8").read()
+    assert "## The papers' findings" not in open(empty, encoding="utf-8").read()
 
 
 def _is_png(path):

@@ -188,8 +188,8 @@ def _aggregate(study: Study, saved: dict) -> str:
     from prunekit.study.report import build
     from prunekit.study.store import results, rundir
 
-    all_rows = study.rows()
-    results.write_jsonl(study.workdir, all_rows)
+    results.write_jsonl(study.workdir, study.rows())
+    all_rows = results.read_jsonl(study.workdir)  # what --report_only reads: one input, one report
     wall = time.perf_counter() - study.clock["start"]
     report_path = build.build(study.workdir, saved, all_rows, plots=study.flags.plots, wall_s=wall)
     if study.savings is not None:
