@@ -107,6 +107,15 @@ def test_renamed_checks_are_refused_naming_the_new_one():
         checks.decide({"r": {"claim": "x", "check": "beats_random_masks"}}, [{"status": "ok"}], Population())
 
 
+def test_finding_options_are_checked_against_the_check_and_the_timings():
+    ok = {"a": {"claim": "x", "check": "early_hurts_more", "early": "g_early", "late": "g_late"}}
+    assert checks.problems(ok, ["g_early", "g_late", "oneshot"]) == []
+    (line,) = checks.problems(ok, ["gradual_early", "g_late"])
+    assert line == "findings.a.early: no timing 'g_early'; name one of g_late, gradual_early"
+    (line,) = checks.problems({"d": {"claim": "x", "check": "gradual_beats_oneshot", "early": "g"}}, ["g"])
+    assert line == "findings.d.early: check 'gradual_beats_oneshot' reads no 'early'; remove it"
+
+
 def test_configs_name_only_current_checks():
     import importlib.util
     import pathlib
@@ -118,6 +127,7 @@ def test_configs_name_only_current_checks():
         findings = dict(module.get_config().get("findings") or {})
         for q, f in findings.items():
             assert f["check"] in checks.CHECKS, (path.name, q, f["check"])
+        assert checks.problems(findings, list(module.get_config().get("timings") or {})) == [], path.name
 
 
 def test_verdict_words_are_the_vocabulary():

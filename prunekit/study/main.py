@@ -73,7 +73,7 @@ def _validate(config, FLAGS, t_start):
     from prunekit.study.runspec import grid
     from prunekit.study.runspec.fields import ConfigError
 
-    problems = checks.renamed(config.get("findings") or {})
+    problems = checks.problems(config.get("findings") or {}, list(config.get("timings") or {}))
     if problems:
         raise ConfigError(problems)
     specs = grid.expand(config, checks=checks.names())
@@ -215,7 +215,7 @@ def _report_only(FLAGS, t_start) -> int:
                          "point --workdir at the work directory of a study that has run")
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
-    problems = checks.renamed(saved.get("findings") or {})
+    problems = checks.problems(saved.get("findings") or {}, list(saved.get("timings") or {}))
     unknown = [f"findings.{q}.check: no check {f.get('check')!r}; known: {', '.join(checks.names())}"
                for q, f in (saved.get("findings") or {}).items()
                if f.get("check") and f.get("check") not in checks.CHECKS and f.get("check") not in checks.RENAMED]

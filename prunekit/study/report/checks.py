@@ -73,11 +73,31 @@ def names() -> list:
     return sorted(CHECKS)
 
 
+OPTIONS = {"early_hurts_more": ("early", "late")}  # finding keys a check reads besides claim and check
+
+
 def renamed(findings: dict) -> list[str]:
     """One line per finding that names a renamed check, naming the check to use instead."""
     return [f"findings.{q}.check: {dict(f).get('check')!r} was merged into "
             f"{RENAMED[dict(f).get('check')]!r}; name that check (one finding for both claims)"
             for q, f in (findings or {}).items() if dict(f).get("check") in RENAMED]
+
+
+def problems(findings: dict, timings) -> list[str]:
+    """Renamed checks, keys a check does not read, and ``early`` / ``late`` naming no timing of
+    ``timings`` (the config's timing labels): one line each."""
+    out = renamed(findings)
+    for q, f in (findings or {}).items():
+        f = dict(f)
+        name = f.get("check", "")
+        allowed = OPTIONS.get(name, ())
+        for key in sorted(set(f) - {"claim", "check"} - set(allowed)):
+            out.append(f"findings.{q}.{key}: check {name!r} reads no {key!r}; remove it"
+                       + (f" (it reads {', '.join(allowed)})" if allowed else ""))
+        for key in allowed:
+            if key in f and f[key] not in timings:
+                out.append(f"findings.{q}.{key}: no timing {f[key]!r}; name one of {', '.join(sorted(timings))}")
+    return out
 
 
 def _one(question: str, f: dict, rows, pop, alpha) -> Verdict | None:
@@ -104,4 +124,4 @@ def decide(findings: dict, rows, pop, alpha: float = ALPHA) -> list[Verdict]:
     return adjust(out, alpha)
 
 
-__all__ = ["ALPHA", "CHECKS", "RENAMED", "decide", "names", "renamed"]
+__all__ = ["ALPHA", "CHECKS", "OPTIONS", "RENAMED", "decide", "names", "problems", "renamed"]
