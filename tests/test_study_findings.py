@@ -161,3 +161,19 @@ def test_accuracy_axis_scales_to_the_data(tmp_path):
     lo, hi = captured["ylim"]
     assert 0.94 < lo < 0.945 and 0.975 < hi < 0.98 and not math.isclose(lo, 0.0)
     assert captured["legends_in_axes"] == [None] and captured["figure_legends"] == 1
+
+
+def test_pie_noise_floor_over_every_split_of_the_dense_population():
+    from prunekit.study.analysis import noise_floor
+
+    # 4 dense models, 3 examples, 2 classes; halves {0,1}|{2,3}: 2 PIEs, {0,2}|{1,3}: 2, {0,3}|{1,2}: 1
+    # (modal label ties go to the smaller label); each split is enumerated from both sides.
+    preds = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    found = noise_floor.floor(np.eye(2)[preds])
+    assert found == {"k_dense": 4, "half": 2, "splits": 6, "pies_mean": pytest.approx(5 / 3), "pies_max": 2,
+                     "pies_mean_fraction": pytest.approx(5 / 9)}
+    same = noise_floor.floor(np.eye(2)[np.array([[0, 1, 1]] * 5)])
+    assert same["pies_max"] == 0 and same["splits"] == 10  # identical models: no noise, C(5, 2) splits
+    assert noise_floor.floor(np.eye(2)[preds[:1]]) is None
+    many = noise_floor.floor(np.eye(2)[np.random.default_rng(0).integers(0, 2, (12, 30))])
+    assert many["splits"] == noise_floor.MAX_SPLITS and many["half"] == 6

@@ -93,6 +93,7 @@ def test_every_configured_finding_gets_a_word_and_its_numbers(study):
 def test_report_says_the_verdicts_in_words(study):
     text = (study / "report.md").read_text()
     assert "agrees" not in text
+    assert "| dense-split floor |" in text and (study / "pie_noise_floor.csv").exists()
     for f in _findings(study):
         assert f"{f['finding']} ({f['claim']}): {f['verdict']}" in text
 

@@ -94,7 +94,7 @@ def test_csvs_and_missing_inputs(workdir, tmp_path):
     w, rows = workdir
     paths = population.write_csvs(w, population.analyse(w, rows))
     assert sorted(os.path.basename(p) for p in paths) == ["mask_overlap.csv", "pie_difficulty.csv",
-                                                           "pie_overlap.csv", "pies.csv"]
+                                                           "pie_noise_floor.csv", "pie_overlap.csv", "pies.csv"]
     empty = population.analyse(str(tmp_path / "nothing"), rows)  # no saved arrays at all
     assert empty.pies == empty.difficulty == empty.pie_overlap == empty.mask_overlap == []
 

@@ -83,10 +83,15 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
     if pop_error:
         parts.append(f"- population metrics not computed: {pop_error}")
     if pies:
+        floor = {f["loss"]: f"{f['pies_mean']:.1f} / {f['pies_max']}" for f in pop.pie_noise_floor}
         parts += ["## PIEs (pruned population vs dense population, same loss)", "",
-                  _table(["loss", "criterion", "timing", "sparsity", "PIEs", "fraction", "K dense", "K pruned"],
+                  "The noise floor counts PIEs between random halves of the dense population (mean / max over "
+                  "splits): a pruned group's count means something only above it.", "",
+                  _table(["loss", "criterion", "timing", "sparsity", "PIEs", "fraction", "K dense", "K pruned",
+                          "dense-split floor"],
                          [[p["loss"], p["criterion"], p["timing"], f"{p['sparsity']:g}", p["pies"],
-                           f"{p['pie_fraction']:.3f}", p["k_dense"], p["k_pruned"]] for p in pies]), ""]
+                           f"{p['pie_fraction']:.3f}", p["k_dense"], p["k_pruned"], floor.get(p["loss"], "-")]
+                          for p in pies]), ""]
     parts += report_population.sections(pop)
     parts += findings_section(verdicts)
     if failed:
