@@ -94,7 +94,8 @@ def test_pie_overlap_uses_the_exact_hypergeometric_null():
 
     sets = [{"group": "a", "sparsity": 0.9, "pies": list(range(30)), "n_total": 100},
             {"group": "b", "sparsity": 0.9, "pies": list(range(30, 60)), "n_total": 100}]
-    (v,) = checks.decide({"o": {"claim": "c", "check": "pie_overlap_low"}}, [{"status": "ok"}], Population(pie_sets=sets))
+    (v,) = checks.decide({"o": {"claim": "c", "check": "pie_overlap_low"}}, [{"status": "ok"}],
+                         Population(pie_sets=sets))
     assert v.verdict == "reproduced"
     assert v.p_value == pytest.approx(stats.hypergeom(100, 30, 30).pmf(0))
 
