@@ -117,7 +117,8 @@ def test_report_only_rebuilds_findings_exactly_and_trains_nothing(study, monkeyp
     assert study_main.main(["prunekit-study", "--report_only", f"--workdir={study}", "--plots=false"]) == 0
     assert (study / "findings.json").read_bytes() == before
     assert (study / "summary.csv").read_bytes() == summary
-    assert (study / "report.md").exists() and (study / "pies.csv").exists()
+    assert (study / "pies.csv").exists()
+    assert "| trunk steps trained in this invocation | 0 |" in (study / "report.md").read_text()
     assert {p: os.stat(p).st_mtime_ns for p in (study / "runs").rglob("*") if p.is_file()} == run_files
     assert "nothing trained" in capsys.readouterr().out
 
@@ -128,6 +129,8 @@ def test_report_only_refusals(study, tmp_path, capsys):
     assert study_main.main(["prunekit-study", "--report_only", f"--workdir={study}",
                             f"--config={study.parent / 'tiny.py'}"]) == 2
     assert "drop --config" in capsys.readouterr().err
+    assert study_main.main(["prunekit-study", "--report_only", f"--workdir={study}", "--retry_failed"]) == 2
+    assert "--retry_failed would be ignored" in capsys.readouterr().err
 
 
 def test_knn_runs_carry_no_test_loss_and_classifier_runs_do(study):

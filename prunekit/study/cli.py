@@ -32,6 +32,7 @@ def _define_flags(argv):
 
 
 EXIT_BAD_INPUT = 2
+RUN_FLAGS = ("executor", "ray_address", "num_cpus", "cpus_per_run", "retry_failed", "dry_run")  # not --report_only
 
 
 def error(message: str) -> int:
@@ -61,6 +62,9 @@ def parse(argv):
     if FLAGS.report_only:
         if FLAGS["config"].present or FLAGS["config"].value is not None:
             raise ValueError("--report_only reads the study from --workdir's study.json; drop --config")
+        idle = [f"--{n}" for n in RUN_FLAGS if FLAGS[n].present]
+        if idle:
+            raise ValueError(f"--report_only trains nothing, so {', '.join(idle)} would be ignored; drop it")
         return None, FLAGS
     if not FLAGS["config"].present and FLAGS["config"].value is None:
         raise ValueError("--config is required, e.g. --config=configs/quick.py")

@@ -223,6 +223,16 @@ def _report_only(FLAGS, t_start) -> int:
         return cli.error("\n".join(problems + unknown))
     report_path = build.build(workdir, saved, results.read_jsonl(workdir), plots=FLAGS.plots,
                               wall_s=time.perf_counter() - t_start)
+    trunk_json = os.path.join(workdir, "trunk.json")
+    if os.path.exists(trunk_json):  # the saved compute of the study's own invocation; none trained now
+        from prunekit.study.execute import trunk
+        from prunekit.study.store import rundir
+
+        with open(trunk_json, encoding="utf-8") as f:
+            savings = {k: v for k, v in json.load(f).items() if k != "trained_now"}
+        with open(report_path, encoding="utf-8") as f:
+            text = f.read()
+        rundir.write_text(report_path, text + trunk.report_section(savings, 0))
     print(f"report: {report_path} (rebuilt from results.jsonl; nothing trained)")
     print(f"findings: {os.path.join(workdir, build.FINDINGS)}")
     return 0
