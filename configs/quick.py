@@ -53,7 +53,8 @@ def get_config(variant=None):
     c.verbose = 0
     c.findings = ml_collections.ConfigDict({
         "early vs late pruning": {"claim": "paper A: damage is largest when pruning starts early in training",
-                                  "check": "early_hurts_more"},
+                                  "check": "early_hurts_more",
+                                  "early": "gradual_early", "late": "gradual_late"},
         "gradual vs one-shot": {"claim": "paper D: at equal sparsity gradual beats one-shot",
                                 "check": "gradual_beats_oneshot"},
         "PIEs by loss": {"claim": "paper A: at high sparsity contrastive models have more PIEs than CE",

@@ -1,233 +1,180 @@
-"""The report's population and paper C checks on constructed inputs: agrees / does not agree /
-not measured, with the numbers the sentence must carry; plots are valid PNGs."""
-import os
+"""The study's findings through prunekit.verdicts: the check names, Holm across findings, refusals,
+and the plots' axes; the finished-study tests are in tests/test_study_findings_e2e.py."""
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from prunekit.study.report import findings_locality as loc
-from prunekit.study.report import findings_population as fp
-from prunekit.study.report import plots, checks as report
 from prunekit.study.analysis.population import Population
+from prunekit.study.report import checks, plots
+from prunekit.verdicts import WORDS
 
 
-def _difficulty(q_pie, q_non, pd_pie, pd_non, p=0.01, groups=3):
+def _d1_rows(n_seeds, gain=0.01):
     rows = []
-    for g in range(groups):
-        for metric, pie, non in (("q_score", q_pie, q_non), ("pd_score", pd_pie, pd_non)):
-            rows.append({"loss": "ce", "criterion": "magnitude", "timing": f"t{g}", "sparsity": 0.9,
-                         "population": "pruned", "metric": metric, "models": 5, "pie_mean": pie,
-                         "non_pie_mean": non, "pie_count": 10, "non_pie_count": 90, "p": p})
-    return Population(difficulty=rows)
+    for seed in range(n_seeds):
+        base = 0.80 + 0.01 * seed
+        for timing, kind, acc in (("gradual", "gradual", base + gain * (seed + 1)), ("oneshot_after", "oneshot", base)):
+            rows.append({"id": f"{timing}-{seed}", "status": "ok", "seed": seed, "loss": "cross_entropy",
+                         "criterion": "magnitude", "criterion_plugin": "magnitude", "sparsity": 0.9,
+                         "timing": timing, "timing_kind": kind, "test_accuracy": acc})
+    return rows
 
 
-def test_pies_harder():
-    out = fp.pies_harder(None, [], _difficulty(0.5, 0.8, 3.0, 1.0))
-    assert out == ("Q-Score PIEs 0.500 vs non-PIEs 0.800 (mean over 3 pruned groups; lower for PIEs in 3/3, "
-                   "Mann-Whitney p < 0.05 in 3/3): agrees; PD-Score PIEs 3.000 vs non-PIEs 1.000 (mean over 3 "
-                   "pruned groups; higher for PIEs in 3/3, Mann-Whitney p < 0.05 in 3/3): agrees")
-    wrong = fp.pies_harder(None, [], _difficulty(0.9, 0.8, 1.0, 3.0))
-    assert wrong.count(": does not agree") == 2
-    weak = fp.pies_harder(None, [], _difficulty(0.5, 0.8, 3.0, 1.0, p=0.4))
-    assert "direction agrees, but significant in only 0/3 groups" in weak
-    both = _difficulty(0.5, 0.8, 3.0, 1.0)
-    both.difficulty += [{**d, "population": "dense", "pie_mean": d["non_pie_mean"] + 1}
-                        for d in _difficulty(0.5, 0.8, 3.0, 1.0, groups=2).difficulty]
-    assert fp.pies_harder(None, [], both).endswith(
-        ": agrees (same examples read on the dense populations: Q-Score lower for PIEs in 0/2, "
-        "PD-Score higher for PIEs in 2/2)")
-    assert fp.pies_harder(None, [], Population()).startswith("not measured")
-    assert fp.pies_harder(None, [], None).startswith("not measured")
+def _findings(k):
+    return {f"q{i}": {"claim": "gradual beats one-shot", "check": "gradual_beats_oneshot"} for i in range(k)}
 
 
-def _pairs(jaccards):
-    return Population(pie_overlap=[{"sparsity": 0.9, "a": f"g{i}", "b": "h", "jaccard": j, "chance": 0.05}
-                                   for i, j in enumerate(jaccards)])
+def test_holm_runs_across_the_findings_of_a_study():
+    # 7 seeds, every gradual run ahead: exact two-sided sign-flip p = 2 / 2^7 = 0.015625.
+    rows = _d1_rows(7)
+    one = checks.decide(_findings(1), rows, Population())
+    assert one[0].verdict == "reproduced" and one[0].p_value == pytest.approx(2 / 128)
+    gains = [0.01 * (s + 1) for s in range(7)]
+    assert one[0].effect == pytest.approx(np.mean(gains))
+    two = checks.decide(_findings(2), rows, Population())  # Holm over 2: 2 * 0.015625 = 0.03125 < 0.05
+    assert [v.verdict for v in two] == ["reproduced"] * 2
+    assert two[0].p_value == pytest.approx(2 * 2 / 128)
+    four = checks.decide(_findings(4), rows, Population())  # 4 * 0.015625 = 0.0625: no longer shown
+    assert [v.verdict for v in four] == ["inconclusive"] * 4
+    assert "Holm-adjusted over 4" in four[0].test and "before the Holm correction" in four[0].reason
 
 
-def test_pie_overlap_low():
-    pies = [{"k_dense": 5, "k_pruned": 5}]
-    out = fp.pie_overlap_low(None, pies, _pairs([0.1, 0.3]))
-    assert out.startswith("at sparsity 0.9, PIE-set Jaccard over 2 pairs of (loss x method) groups: mean 0.200 "
-                          "(range 0.100-0.300; chance for sets of the same sizes 0.050)")
-    assert out.endswith(": agrees (low read as mean Jaccard < 0.5)")
-    assert ": does not agree" in fp.pie_overlap_low(None, pies, _pairs([0.7, 0.9]))
-    assert fp.pie_overlap_low(None, pies, _pairs([float("nan")])).startswith("not measured")
+def test_too_few_seeds_is_inconclusive_with_the_seeds_needed():
+    (v,) = checks.decide(_findings(1), _d1_rows(3), Population())
+    assert v.verdict == "inconclusive" and v.n_seeds == 3
+    assert v.seeds_needed is not None and v.seeds_needed >= 6  # an exact sign-flip test needs 6 pairs
 
 
-def _masks(iou, ci, chance=0.2):
-    rows = [{"sparsity": 0.9, "a": "ce", "b": "rot", "loss_a": "cross_entropy", "loss_b": "rotation",
-             "criterion_a": "magnitude", "criterion_b": "magnitude", "timing_a": "imp", "timing_b": "imp",
-             "layer": "overall", "iou": iou, "iou_ci95": ci, "seeds": 3, "chance": chance},
-            {"sparsity": 0.9, "a": "ce", "b": "ce-random", "loss_a": "cross_entropy", "loss_b": "cross_entropy",
-             "criterion_a": "magnitude", "criterion_b": "random", "timing_a": "imp", "timing_b": "imp",
-             "layer": "overall", "iou": 0.2, "iou_ci95": 0.01, "seeds": 3, "chance": chance}]
-    return Population(mask_overlap=rows, needs_labels={"cross_entropy": True, "rotation": False})
+def test_opposite_effects_read_contradicted():
+    (v,) = checks.decide(_findings(1), _d1_rows(7, gain=-0.01), Population())
+    assert v.verdict == "contradicted" and v.effect < 0
 
 
-def test_label_free_mask_overlap():
-    out = fp.label_free_mask_overlap(None, [], _masks(0.5, 0.05))
-    assert "(mean over 3 seeds): cross_entropy vs rotation (magnitude) 0.500 ± 0.050" in out
-    assert "random masks of the same per-layer densities 0.200" in out and out.endswith(": agrees")
-    assert "within the 95 % CI" in fp.label_free_mask_overlap(None, [], _masks(0.22, 0.05))
-    assert out != fp.label_free_mask_overlap(None, [], _masks(0.1, 0.01))
-    assert fp.label_free_mask_overlap(None, [], _masks(0.1, 0.01)).endswith(": does not agree")
-    only_ce = Population(mask_overlap=_masks(0.5, 0.05).mask_overlap[1:], needs_labels={"cross_entropy": True})
-    assert fp.label_free_mask_overlap(None, [], only_ce).startswith("not measured")
+def test_a_finding_names_the_config_question_and_claim():
+    (v,) = checks.decide({"gradual vs one-shot": {"claim": "paper D", "check": "gradual_beats_oneshot"}},
+                         _d1_rows(7), Population())
+    assert (v.finding, v.claim, v.check) == ("gradual vs one-shot", "paper D", "gradual_beats_oneshot")
 
 
-def _c_summary(jump, acc, ci=0.05):
-    """``jump`` / ``acc``: {(plugin, local_steps, lam): value}, one group each, 3 seeds' CI ``ci``."""
-    rows = [{"loss": "ce", "criterion": f"{k[0]}_{k[2]}", "criterion_plugin": k[0], "lam": k[2], "local_steps": k[1],
-             "timing": f"pi{k[1]}", "timing_kind": "oneshot", "sparsity": 0.9, "loss_jump_mean": v,
-             "loss_jump_ci95": ci, "test_accuracy_mean": acc.get(k, 0.9), "test_accuracy_ci95": 0.02,
-             "loss_after_prune_mean": v + 0.1} for k, v in jump.items()]
-    rows.append({"loss": "ce", "criterion": "none", "criterion_plugin": "none", "lam": np.nan, "local_steps": np.nan,
-                 "timing": "dense", "timing_kind": "dense", "sparsity": 0.0, "loss_jump_mean": np.nan,
-                 "test_accuracy_mean": 0.95})
-    return pd.DataFrame(rows)
+def test_every_check_runs_on_empty_inputs_and_says_not_measured():
+    rows = [{"id": "x", "status": "ok", "seed": 0, "loss": "ce", "timing_kind": "dense", "timing": "dense"}]
+    out = checks.decide({n: {"claim": "c", "check": n} for n in checks.names()}, rows, Population())
+    assert [v.check for v in out] == checks.names()
+    assert {v.verdict for v in out} == {"not measured"}
+    assert all(v.reason and "check failed" not in v.reason for v in out), [v.reason for v in out]
 
 
-LOCAL = {(c, 1, 0.0): 2.0 for c in ("taylor1", "qm", "obd")}
-LOCAL.update({(c, 14, 0.0): 0.5 for c in ("taylor1", "qm", "obd")})
-LOCAL.update({(c, 1, 0.1): 1.0 for c in ("taylor1", "qm", "obd")})
+def test_early_hurts_more_reads_the_timings_the_finding_names():
+    rows = [{**r, "timing": {"gradual": "early", "oneshot_after": "late"}[r["timing"]], "timing_kind": "gradual"}
+            for r in _d1_rows(7, gain=-0.01)]  # early below late in every seed
+    finding = {"a2": {"claim": "early hurts", "check": "early_hurts_more", "early": "early", "late": "late"}}
+    (v,) = checks.decide(finding, rows, Population())
+    assert v.verdict == "reproduced" and v.effect == pytest.approx(-np.mean([0.01 * (s + 1) for s in range(7)]))
+    (default,) = checks.decide({"a2": {"claim": "x", "check": "early_hurts_more"}}, rows, Population())
+    assert default.verdict == "not measured"  # no gradual_early / gradual_late timings in these rows
 
 
-def test_locality_reduces_jump():
-    out = loc.locality_reduces_jump(_c_summary(LOCAL, {}))
-    assert "taylor1 2.000 without locality -> pi=14 0.500 (lower), lam=0.1 1.000 (lower)" in out
-    assert out.endswith(": agrees (largest pi and some lam > 0 lower beyond the seeds' CI for 3/3 criteria)")
-    worse = {k: (3.0 if k[1] == 14 and k[0] == "qm" else v) for k, v in LOCAL.items()}
-    assert "agrees in part" in loc.locality_reduces_jump(_c_summary(worse, {}))
-    noisy = loc.locality_reduces_jump(_c_summary(LOCAL, {}, ci=2.0))
-    assert "inside CI ±2.000" in noisy and noisy.endswith("for 0/3 criteria)") and ": does not agree" in noisy
-    frame = _c_summary(LOCAL, {}).drop(columns=["loss_jump_mean"])
-    assert loc.locality_reduces_jump(frame).startswith("not measured")
+def test_pies_harder_reads_the_pruned_groups_of_the_population():
+    diff = []
+    for g in range(7):
+        diff += [{"population": "pruned", "metric": "q_score", "pie_mean": 0.2 + 0.01 * g, "non_pie_mean": 0.5},
+                 {"population": "pruned", "metric": "pd_score", "pie_mean": 3.0 + g, "non_pie_mean": 1.0},
+                 {"population": "dense", "metric": "q_score", "pie_mean": 0.9, "non_pie_mean": 0.1},
+                 {"population": "pruned", "metric": "prediction_depth", "pie_mean": 0.0, "non_pie_mean": 9.0}]
+    (v,) = checks.decide({"d": {"claim": "c", "check": "pies_harder"}}, [{"status": "ok"}], Population(difficulty=diff))
+    assert v.verdict == "reproduced"
+    assert [c["n_seeds"] for c in v.rows] == [7, 7]  # dense rows and other metrics are not read
 
 
-def test_orders_alike_with_locality():
-    jump = dict(LOCAL)
-    jump[("qm", 1, 0.0)] = 1.0  # without locality the orders differ by 1.0
-    acc = {("taylor1", 14, 0.0): 0.90, ("qm", 14, 0.0): 0.91, ("obd", 14, 0.0): 0.90}
-    out = loc.orders_alike_with_locality(_c_summary(jump, acc))
-    assert out == ("largest gap between taylor1 and qm / obd, lam = 0: loss jump gap first vs second order 0.000 "
-                   "at pi=14 (CI ±0.050), 1.000 at pi=1; test accuracy gap first vs second order 0.010 at pi=14 "
-                   "(CI ±0.020), 0.000 at pi=1: agrees (no difference beyond the seeds' CI; caveat: a gap up to the "
-                   "widest CI used (±0.050) would go unseen)")
-    jump[("obd", 14, 0.0)] = 1.5
-    assert loc.orders_alike_with_locality(_c_summary(jump, acc)).endswith(": does not agree")
-    one_step = {k: v for k, v in LOCAL.items() if k[1] == 1}
-    assert loc.orders_alike_with_locality(_c_summary(one_step, {})).startswith("not measured")
+def test_pie_overlap_uses_the_exact_hypergeometric_null():
+    # 100 examples, two disjoint sets of 30: P(K = 0) under the hypergeometric null.
+    from scipy import stats
+
+    sets = [{"group": "a", "sparsity": 0.9, "pies": list(range(30)), "n_total": 100},
+            {"group": "b", "sparsity": 0.9, "pies": list(range(30, 60)), "n_total": 100}]
+    (v,) = checks.decide({"o": {"claim": "c", "check": "pie_overlap_low"}}, [{"status": "ok"}],
+                         Population(pie_sets=sets))
+    assert v.verdict == "reproduced"
+    assert v.p_value == pytest.approx(stats.hypergeom(100, 30, 30).pmf(0))
 
 
-def test_preservation_not_predictive():
-    keys = [("taylor1", 1, 0.0), ("qm", 1, 0.0), ("obd", 1, 0.0), ("taylor1", 14, 0.0), ("qm", 14, 0.0)]
-    jump = {k: float(i) for i, k in enumerate(keys)}
-    falling = {k: 0.9 - 0.1 * i for i, k in enumerate(keys)}  # lower loss after pruning, higher accuracy
-    out = loc.preservation_not_predictive(_c_summary(jump, falling))
-    assert "over 5 pruned groups" in out and "rho = -1.000" in out and out.endswith(": does not agree")
-    rising = {k: 0.5 + 0.1 * i for i, k in enumerate(keys)}
-    up = loc.preservation_not_predictive(_c_summary(jump, rising))
-    assert "rho = 1.000" in up and up.endswith("no significant link from a lower loss after pruning to a higher "
-                                               "accuracy: agrees")
-    few = {k: v for k, v in list(jump.items())[:3]}
-    assert loc.preservation_not_predictive(_c_summary(few, {})).startswith("not measured (needs at least 4")
+def test_renamed_checks_are_refused_naming_the_new_one():
+    (line,) = checks.renamed({"sharpness": {"claim": "x", "check": "gradual_sharper"}})
+    assert "'gradual_sharper_higher_psp_entropy'" in line and line.startswith("findings.sharpness.check")
+    assert checks.renamed({"a": {"check": "gradual_beats_oneshot"}}) == []
+    with pytest.raises(ValueError, match="use 'ssl_mask_matches_supervised'"):
+        checks.decide({"r": {"claim": "x", "check": "beats_random_masks"}}, [{"status": "ok"}], Population())
 
 
-def test_report_survives_a_failing_check_and_missing_inputs(tmp_path, monkeypatch):
-    summary = _c_summary(LOCAL, {})
-    monkeypatch.setitem(report.CHECKS, "pies_harder", lambda s, p, pop: 1 / 0)
-    assert report.run_check("pies_harder", summary, [], None).startswith("not measured (the check failed")
-    assert report.run_check("no_such_check", summary, [], None) == "not measured automatically by this study"
-    assert report.run_check("locality_reduces_jump", pd.DataFrame(), [], None).startswith("not measured")
-    assert report.run_check("pie_overlap_low", summary, [], Population()).startswith("not measured")
+def test_finding_options_are_checked_against_the_check_and_the_timings():
+    ok = {"a": {"claim": "x", "check": "early_hurts_more", "early": "g_early", "late": "g_late"}}
+    assert checks.problems(ok, ["g_early", "g_late", "oneshot"]) == []
+    (line,) = checks.problems(ok, ["gradual_early", "g_late"])
+    assert line == "findings.a.early: no timing 'g_early'; name one of g_late, gradual_early"
+    (line,) = checks.problems({"d": {"claim": "x", "check": "gradual_beats_oneshot", "early": "g"}}, ["g"])
+    assert line == "findings.d.early: check 'gradual_beats_oneshot' reads no 'early'; remove it"
 
 
-def _is_png(path):
-    with open(path, "rb") as f:
-        head = f.read(8)
-    import matplotlib.image
+def test_configs_name_only_current_checks():
+    import importlib.util
+    import pathlib
 
-    return head == b"\x89PNG\r\n\x1a\n" and matplotlib.image.imread(path).ndim == 3
-
-
-def test_population_plots_are_valid_pngs(tmp_path):
-    rng = np.random.default_rng(0)
-    dist = {("ce", "magnitude", t, 0.9, "pruned", m): (rng.random(50), rng.random(50) < 0.3)
-            for t in ("early", "late") for m in ("q_score", "pd_score")}
-    pairs = [{"sparsity": s, "a": "ce/magnitude/early", "b": "ce/magnitude/late", "layer": "overall",
-              "iou": 0.4, "jaccard": 0.2} for s in (0.5, 0.9)]
-    pairs += [{**pairs[0], "sparsity": 0.7}]  # three panels: a 2 x 2 grid with one hidden
-    pop = Population(distributions=dist, pie_overlap=pairs, mask_overlap=pairs)
-    pies = [{"loss": "ce", "criterion": "magnitude", "timing": t, "sparsity": s, "pies": 3, "k_dense": 2,
-             "k_pruned": 2} for t in ("early", "late") for s in (0.5, 0.9)]
-    paths = plots.write_all(str(tmp_path), _c_summary(LOCAL, {}), pies, pop)
-    names = sorted(os.path.basename(p) for p in paths)
-    assert names == ["accuracy_vs_sparsity.png", "loss_before_after_finetuning.png", "mask_overlap.png",
-                     "pie_counts.png", "pie_difficulty.png", "pie_overlap.png"]
-    assert all(_is_png(p) for p in paths)
-    assert plots.write_all(str(tmp_path / "empty"), pd.DataFrame(), [], Population()) == []
+    for path in sorted(pathlib.Path(__file__).parents[1].joinpath("configs").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        findings = dict(module.get_config().get("findings") or {})
+        for q, f in findings.items():
+            assert f["check"] in checks.CHECKS, (path.name, q, f["check"])
+        assert checks.problems(findings, list(module.get_config().get("timings") or {})) == [], path.name
 
 
-def _b_summary(retrained, transfer=None, ci=0.02):
-    """``retrained``: {(loss, criterion, sparsity): accuracy}; ``transfer``: same keys plus
-    (loss, 'dense', 0.0) for the dense encoders."""
-    plugin = {"cross_entropy": "cross_entropy", "rotation": "rotation", "simclr": "simclr"}
-    rows = []
-    for (loss, crit, s), v in retrained.items():
-        rows.append({"loss": loss, "loss_plugin": plugin[loss], "criterion": crit, "criterion_plugin": crit,
-                     "timing": "imp", "timing_kind": "iterative", "sparsity": s, "retrained_test_accuracy_mean": v,
-                     "retrained_test_accuracy_ci95": ci,
-                     "transfer_probe_accuracy_mean": (transfer or {}).get((loss, crit, s), np.nan),
-                     "transfer_probe_accuracy_ci95": ci})
-    for (loss, crit, s), v in (transfer or {}).items():
-        if crit == "dense":
-            rows.append({"loss": loss, "loss_plugin": plugin[loss], "criterion": "none", "criterion_plugin": "none",
-                         "timing": "dense", "timing_kind": "dense", "sparsity": 0.0,
-                         "retrained_test_accuracy_mean": np.nan, "transfer_probe_accuracy_mean": v,
-                         "transfer_probe_accuracy_ci95": ci})
-    return pd.DataFrame(rows)
+def test_verdict_words_are_the_vocabulary():
+    assert WORDS == ("reproduced", "contradicted", "inconclusive", "not measured")
 
 
-B = {("cross_entropy", "magnitude", 0.5): 0.95, ("rotation", "magnitude", 0.5): 0.94,
-     ("cross_entropy", "magnitude", 0.9): 0.90, ("rotation", "magnitude", 0.9): 0.89,
-     ("cross_entropy", "random", 0.9): 0.70, ("rotation", "random", 0.9): 0.72}
+def test_accuracy_axis_scales_to_the_data(tmp_path):
+    lo, hi = plots._data_limits(np.array([0.95]), np.array([0.97]), (0.0, 1.0))
+    assert (lo, hi) == pytest.approx((0.949, 0.971))
+    assert plots._data_limits(np.array([0.9]), np.array([1.2]), (0.0, 1.0))[1] == 1.0
+    summary = pd.DataFrame([{"loss": "ce", "timing": t, "timing_kind": k, "criterion": "mag", "sparsity": s,
+                             "test_accuracy_mean": a, "test_accuracy_ci95": 0.005}
+                            for t, k, s, a in (("dense", "dense", 0.0, 0.97), ("g", "gradual", 0.5, 0.96),
+                                               ("g", "gradual", 0.9, 0.95))])
+    captured = {}
+    import matplotlib.figure
+
+    original = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        captured["ylim"] = fig.axes[0].get_ylim()
+        captured["legends_in_axes"] = [ax.get_legend() for ax in fig.axes]
+        captured["figure_legends"] = len(fig.legends)
+        return original(fig, *a, **k)
+
+    matplotlib.figure.Figure.savefig = spy
+    try:
+        assert plots.accuracy_vs_sparsity(summary, str(tmp_path / "a.png"))
+    finally:
+        matplotlib.figure.Figure.savefig = original
+    lo, hi = captured["ylim"]
+    assert 0.94 < lo < 0.945 and 0.975 < hi < 0.98 and not math.isclose(lo, 0.0)
+    assert captured["legends_in_axes"] == [None] and captured["figure_legends"] == 1
 
 
-def test_ssl_mask_matches_supervised():
-    from prunekit.study.report import findings_masks as fm
+def test_pie_noise_floor_over_every_split_of_the_dense_population():
+    from prunekit.study.analysis import noise_floor
 
-    out = fm.ssl_mask_matches_supervised(_b_summary(B))
-    assert "s=0.9 rotation 0.890 vs cross_entropy 0.900 (as good, CI ±0.020)" in out
-    assert out.endswith(": agrees (as good read as behind by at most the seeds' 95 % CI; 2/2 comparisons; "
-                        "caveat: a gap up to the widest CI used (±0.020) would go unseen)")
-    worse = {**B, ("rotation", "magnitude", 0.9): 0.80}
-    assert "agrees in part" in fm.ssl_mask_matches_supervised(_b_summary(worse))
-    no_free = {k: v for k, v in B.items() if k[0] == "cross_entropy"}
-    assert fm.ssl_mask_matches_supervised(_b_summary(no_free)).startswith("not measured")
-    frame = _b_summary(B).drop(columns=["retrained_test_accuracy_mean"])
-    assert fm.ssl_mask_matches_supervised(frame).startswith("not measured")
-
-
-def test_beats_random_masks():
-    from prunekit.study.report import findings_masks as fm
-
-    out = fm.beats_random_masks(_b_summary(B))
-    assert out == ("at sparsity 0.9, test accuracy retrained with labels: cross_entropy 0.900 vs random 0.700 "
-                   "(beats CI ±0.020); rotation 0.890 vs random 0.720 (beats CI ±0.020): agrees (2/2 losses)")
-    close = {**B, ("rotation", "random", 0.9): 0.88}
-    assert "agrees in part" in fm.beats_random_masks(_b_summary(close))
-    no_random = {k: v for k, v in B.items() if k[1] != "random"}
-    assert fm.beats_random_masks(_b_summary(no_random)).startswith("not measured")
-
-
-def test_transfer_preserved():
-    from prunekit.study.report import findings_masks as fm
-
-    t = {("rotation", "dense", 0.0): 0.80, ("rotation", "magnitude", 0.5): 0.79,
-         ("rotation", "magnitude", 0.9): 0.70}
-    out = fm.transfer_preserved(_b_summary(B, t))
-    assert "rotation dense 0.800 -> s=0.5 0.790 (kept, CI ±0.020), s=0.9 0.700 (lower, CI ±0.020)" in out
-    assert "agrees in part" in out
-    assert fm.transfer_preserved(_b_summary(B)).startswith("not measured")
+    # 4 dense models, 3 examples, 2 classes; halves {0,1}|{2,3}: 2 PIEs, {0,2}|{1,3}: 2, {0,3}|{1,2}: 1
+    # (modal label ties go to the smaller label); each split is enumerated from both sides.
+    preds = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    found = noise_floor.floor(np.eye(2)[preds])
+    assert found == {"k_dense": 4, "half": 2, "splits": 6, "pies_mean": pytest.approx(5 / 3), "pies_max": 2,
+                     "pies_mean_fraction": pytest.approx(5 / 9)}
+    same = noise_floor.floor(np.eye(2)[np.array([[0, 1, 1]] * 5)])
+    assert same["pies_max"] == 0 and same["splits"] == 10  # identical models: no noise, C(5, 2) splits
+    assert noise_floor.floor(np.eye(2)[preds[:1]]) is None
+    many = noise_floor.floor(np.eye(2)[np.random.default_rng(0).integers(0, 2, (12, 30))])
+    assert many["splits"] == noise_floor.MAX_SPLITS and many["half"] == 6

@@ -94,7 +94,7 @@ def test_csvs_and_missing_inputs(workdir, tmp_path):
     w, rows = workdir
     paths = population.write_csvs(w, population.analyse(w, rows))
     assert sorted(os.path.basename(p) for p in paths) == ["mask_overlap.csv", "pie_difficulty.csv",
-                                                           "pie_overlap.csv", "pies.csv"]
+                                                           "pie_noise_floor.csv", "pie_overlap.csv", "pies.csv"]
     empty = population.analyse(str(tmp_path / "nothing"), rows)  # no saved arrays at all
     assert empty.pies == empty.difficulty == empty.pie_overlap == empty.mask_overlap == []
 
@@ -142,9 +142,9 @@ def test_report_has_the_population_sections_and_checks(workdir):
     for title in ("## PIEs vs non-PIEs", "## PIE overlap between", "## Mask overlap between groups"):
         assert title in text
     assert "| cross_entropy | magnitude | g1 | 0.5 | 2 | 1 | 2.000 / 2.667 (p=" in text
-    assert "PIE-set Jaccard over 1 pairs of (loss x method) groups: mean 0.333" in text
+    assert "- overlap (low): inconclusive: " in text  # one pair of 3-example PIE sets: no test can decide
     assert f"| l/kernel:0 | 1 | {(1 / 3 + 3 / 4) / 2:.3f} |" in text  # per-layer mask IoU over seeds
-    assert "not measured (needs masks found with and without labels" in text  # one loss only
+    assert "- masks (shared): not measured, because the study trains no same-seed control mask" in text
 
 
 def test_unreadable_arrays_do_not_lose_the_report_or_the_plots(workdir, capsys):
@@ -162,7 +162,7 @@ def test_unreadable_arrays_do_not_lose_the_report_or_the_plots(workdir, capsys):
                         summary, [], [], 1.0)
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    assert "- population metrics not computed:" in text and "not measured (needs groups with PIEs" in text
+    assert "- population metrics not computed:" in text and "- x (c): not measured, because needs per-group Q-Score" in text
     results.write_jsonl(w, rows)
     assert plots.write_all(w, summary, []) == []  # accuracy needs test_accuracy: nothing to draw, no crash
     assert "population plots skipped" in capsys.readouterr().err

@@ -31,6 +31,9 @@ def _define_flags(argv):
                          flag_values=fv)
     flags.DEFINE_bool("retry_failed", False, "rerun runs recorded as failed", flag_values=fv)
     flags.DEFINE_bool("plots", True, "write plots/*.png", flag_values=fv)
+    flags.DEFINE_bool("report_only", False, "rebuild summary, tables, findings.json, report.md and plots of "
+                      "--workdir from its study.json and results.jsonl; trains nothing, takes no --config",
+                      flag_values=fv)
     flags.DEFINE_bool("dry_run", False, "validate and list the grid, train nothing", flag_values=fv)
     return fv, config
 
@@ -49,6 +52,8 @@ Exit codes: 0 all runs ok; 1 the study finished with failed runs (listed on stde
 
 class HelpRequested(Exception):
     """--help: the usage and the flags were printed."""
+RUN_FLAGS = ("executor", "ray_address", "num_cpus", "num_gpus", "cpus_per_run", "gpus_per_run", "retry_failed",
+             "dry_run")  # flags --report_only would ignore
 
 
 def error(message: str) -> int:
@@ -107,6 +112,13 @@ def parse(argv):
         raise ValueError(f"bad config override: {_one_line(e)}") from None
     if not FLAGS.workdir:
         raise ValueError("--workdir is required")
+    if FLAGS.report_only:
+        if FLAGS["config"].present or FLAGS["config"].value is not None:
+            raise ValueError("--report_only reads the study from --workdir's study.json; drop --config")
+        idle = [f"--{n}" for n in RUN_FLAGS if FLAGS[n].present]
+        if idle:
+            raise ValueError(f"--report_only trains nothing, so {', '.join(idle)} would be ignored; drop it")
+        return None, FLAGS
     _check_ray_flags(FLAGS)
     if not FLAGS["config"].present and FLAGS["config"].value is None:
         raise ValueError("--config is required, e.g. --config=configs/quick.py")

@@ -4,6 +4,10 @@
     prunekit-study --config=configs/contrastive_timing.py:digits --workdir=runs/a \\
         --config.seeds='(0,1,2)' --executor=ray
 
+``prunekit-study --report_only --workdir=DIR`` rebuilds summary.csv, the population tables,
+findings.json, report.md and the plots of a finished study from DIR/study.json,
+results.jsonl and the run directories, without training (no --config).
+
 Config fields are overridden as ``--config.field=value`` (locked: a misspelled field fails
 with a suggestion); ``--flagfile`` works as in any absl program. The whole grid is validated
 before any training; a bad config is one line per problem and exit code 2. Rerunning the
@@ -67,10 +71,12 @@ def _validate(config, FLAGS, t_start):
     """The study with its expanded grid, or raises ConfigError."""
     from prunekit.study.report import checks
     from prunekit.study.runspec import grid
-
     from prunekit.study.runspec import validate
     from prunekit.study.runspec.fields import ConfigError
 
+    problems = checks.problems(config.get("findings") or {}, list(config.get("timings") or {}))
+    if problems:
+        raise ConfigError(problems)
     specs = grid.expand(config, checks=checks.names())
     problems = validate.training_lengths(specs, _n_train)
     if problems:
@@ -184,30 +190,60 @@ def _run_all(study: Study) -> int | None:
 
 
 def _aggregate(study: Study, saved: dict) -> str:
-    """results.jsonl, summary.csv, population tables, plots, report.md (+ trunk.json)."""
-    from prunekit.study.analysis import population, summary as summary_lib
+    """results.jsonl, then summary.csv, population tables, findings.json, plots, report.md
+    (:func:`prunekit.study.report.build.build`) (+ trunk.json)."""
     from prunekit.study.execute import trunk
-    from prunekit.study.report import markdown
+    from prunekit.study.report import build
     from prunekit.study.store import results, rundir
 
-    all_rows = study.rows()
-    results.write_jsonl(study.workdir, all_rows)
-    summary = summary_lib.summarise(all_rows)
-    pies = population.pie_table(study.workdir, all_rows)
-    results.write_summary(study.workdir, summary)
-    plots = []
-    if study.flags.plots:
-        from prunekit.study.report import plots as plots_lib
-
-        plots = plots_lib.write_all(study.workdir, summary, pies)
+    results.write_jsonl(study.workdir, study.rows())
+    all_rows = results.read_jsonl(study.workdir)  # what --report_only reads: one input, one report
     wall = time.perf_counter() - study.clock["start"]
-    report_path = markdown.write(study.workdir, saved, all_rows, summary, pies, plots, wall)
+    report_path = build.build(study.workdir, saved, all_rows, plots=study.flags.plots, wall_s=wall)
     if study.savings is not None:
         rundir.write_json(os.path.join(study.workdir, "trunk.json"), {**study.savings, "trained_now": study.trunk_work})
         with open(report_path, encoding="utf-8") as f:
             text = f.read()
         rundir.write_text(report_path, text + trunk.report_section(study.savings, study.trunk_work["steps"]))
     return report_path
+
+
+def _report_only(FLAGS, t_start) -> int:
+    """``--report_only``: rebuild the derived files of a finished work directory from
+    study.json, results.jsonl and the run directories; trains nothing."""
+    import json
+
+    from prunekit.study.report import build, checks
+    from prunekit.study.store import results
+
+    workdir = FLAGS.workdir
+    path = os.path.join(workdir, "study.json")
+    if not os.path.exists(path) or not os.path.exists(os.path.join(workdir, "results.jsonl")):
+        return cli.error(f"--report_only: {workdir} has no study.json and results.jsonl; "
+                         "point --workdir at the work directory of a study that has run")
+    with open(path, encoding="utf-8") as f:
+        saved = json.load(f)
+    problems = checks.problems(saved.get("findings") or {}, list(saved.get("timings") or {}))
+    unknown = [f"findings.{q}.check: no check {f.get('check')!r}; known: {', '.join(checks.names())}"
+               for q, f in (saved.get("findings") or {}).items()
+               if f.get("check") and f.get("check") not in checks.CHECKS and f.get("check") not in checks.RENAMED]
+    if problems or unknown:
+        return cli.error("\n".join(problems + unknown))
+    report_path = build.build(workdir, saved, results.read_jsonl(workdir), plots=FLAGS.plots,
+                              wall_s=time.perf_counter() - t_start)
+    trunk_json = os.path.join(workdir, "trunk.json")
+    if os.path.exists(trunk_json):  # the saved compute of the study's own invocation; none trained now
+        from prunekit.study.execute import trunk
+        from prunekit.study.store import rundir
+
+        with open(trunk_json, encoding="utf-8") as f:
+            savings = {k: v for k, v in json.load(f).items() if k != "trained_now"}
+        with open(report_path, encoding="utf-8") as f:
+            text = f.read()
+        rundir.write_text(report_path, text + trunk.report_section(savings, 0))
+    print(f"report: {report_path} (rebuilt from results.jsonl; nothing trained)")
+    print(f"findings: {os.path.join(workdir, build.FINDINGS)}")
+    return 0
 
 
 def _timing(study: Study) -> dict:
@@ -248,6 +284,7 @@ def _finish(study: Study, report_path: str) -> int:
     if study.savings is not None:
         print(trunk.describe(study.savings))
     print(f"report: {report_path}")
+    print(f"findings: {os.path.join(study.workdir, 'findings.json')}")
     print(f"plots:  {os.path.join(study.workdir, 'plots')}/")
     print(f"results: {os.path.join(study.workdir, 'results.jsonl')}, {os.path.join(study.workdir, 'summary.csv')}")
     failed = [r for r in all_rows if r["status"] != "ok"]
@@ -273,6 +310,8 @@ def main(argv=None) -> int:
         return 0
     except ValueError as e:
         return cli.error(str(e))
+    if FLAGS.report_only:
+        return _report_only(FLAGS, t_start)
     from prunekit.study.runspec.fields import ConfigError
 
     t0 = time.perf_counter()

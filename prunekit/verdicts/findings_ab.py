@@ -30,6 +30,17 @@ def a1_contrastive_more_pies(*_args, **_kwargs) -> Verdict:
                           "populations with the dense random-split noise floor (issue 13, item 6)")
 
 
+def b1_label_free_mask_overlap(*_args, **_kwargs) -> Verdict:
+    """B1 (mask overlap): masks of one initialisation overlap above chance whatever the labels,
+    so the IoU of a label-free and a labelled mask says nothing without a control that shares
+    the initialisation (a random-label mask from the same seed, compared by a paired test over
+    seeds). The study trains no such control: ``not measured``."""
+    return Verdict("B1", "label-free masks resemble labelled masks more than random masks do",
+                   "label_free_mask_overlap", NOT_MEASURED, "paired sign-flip of mask IoU vs a same-seed control",
+                   reason="the study trains no same-seed control mask (e.g. random labels), and masks of one "
+                          "initialisation overlap above chance whatever the labels (issue 13, item 1)")
+
+
 def a2_early_hurts_more(rows, early: str = "gradual_early", late: str = "gradual_late",
                         alpha: float = 0.05) -> Verdict:
     """A2: per cell (loss, criterion, sparsity), H1 mean_seed(test_accuracy at timing ``early`` -

@@ -3,6 +3,8 @@
 - PIEs (Hooker et al. 2019): for every (loss, criterion, timing, sparsity) group, the test
   logits of its finished seeds form the pruned population; the dense runs of the same loss form
   the reference. ``prunekit.evaluation.pies``: modal labels over models, ties to the smallest.
+- PIE noise floor: per loss, PIEs between random halves of the dense population
+  (:mod:`prunekit.study.analysis.noise_floor`).
 - PIEs vs non-PIEs (paper A, finding 4): a per-example metric (``q_score``, ``pd_score``,
   ``prediction_depth`` from per_example.npz) averaged over a population's models per example
   (NaN-aware), then ``prunekit.evaluation.compare_pies`` (mean over PIEs vs non-PIEs), for the
@@ -52,6 +54,9 @@ class Population:
     pie_overlap: list = field(default_factory=list)
     mask_overlap: list = field(default_factory=list)
     needs_labels: dict = field(default_factory=dict)  # loss label -> its plugin trains with labels
+    # [{group, sparsity, pies: test-example indices, n_total}] per pruned group (PIE overlap tests)
+    pie_sets: list = field(default_factory=list)
+    pie_noise_floor: list = field(default_factory=list)  # per loss: PIEs between halves of the dense population
     # (loss, criterion, timing, sparsity, population, metric) -> (per-example values, PIE mask)
     distributions: dict = field(default_factory=dict)
 
@@ -107,16 +112,35 @@ def _groups(rows):
     return out
 
 
-def _pie_groups(workdir: str, rows: list):
-    """Per group: the PIE result and the dense / pruned run ids whose logits were read."""
-    from prunekit import evaluation
-
+def _dense(workdir: str, rows: list) -> dict:
+    """``{loss: [(run id, test logits), ...]}`` of the finished dense runs that saved predictions."""
     dense = {}
     for r in rows:
         if r["status"] == "ok" and r["timing_kind"] == "dense":
             lg = _logits(workdir, r["id"])
             if lg is not None:
                 dense.setdefault(r["loss"], []).append((r["id"], lg))
+    return dense
+
+
+def pie_noise_floor(workdir: str, rows: list) -> list:
+    """Per loss: PIEs between random halves of its dense population
+    (:func:`prunekit.study.analysis.noise_floor.floor`)."""
+    from prunekit.study.analysis import noise_floor
+
+    out = []
+    for loss, models in _dense(workdir, rows).items():
+        found = noise_floor.floor(np.stack([lg for _, lg in models]))
+        if found is not None:
+            out.append({"loss": loss, **found})
+    return out
+
+
+def _pie_groups(workdir: str, rows: list):
+    """Per group: the PIE result and the dense / pruned run ids whose logits were read."""
+    from prunekit import evaluation
+
+    dense = _dense(workdir, rows)
     out = {}
     for key, group in _groups(rows).items():
         pruned = [(r["id"], lg) for r in group if (lg := _logits(workdir, r["id"])) is not None]
@@ -134,6 +158,11 @@ def _pie_rows(groups):
              "pie_fraction": g["result"].fraction, "k_dense": len(g["dense_ids"]), "k_pruned": len(g["pruned_ids"]),
              "per_class": [int(c) for c in g["result"].per_class]}
             for k, g in groups.items()]
+
+
+def _pie_sets(groups) -> list:
+    return [{"group": group_label(*k[:3]), "sparsity": k[3], "n_total": int(g["result"].mask.size),
+             "pies": np.flatnonzero(g["result"].mask).tolist()} for k, g in groups.items()]
 
 
 def pie_table(workdir: str, rows: list) -> list:
@@ -272,19 +301,22 @@ def analyse(workdir: str, rows: list) -> Population:
         _CACHE[key] = Population(pies=_pie_rows(groups), difficulty=difficulty(workdir, groups, distributions),
                                  distributions=distributions,
                                  pie_overlap=pie_overlap(groups), mask_overlap=mask_overlap(workdir, rows),
-                                 needs_labels=needs_labels(rows))
+                                 needs_labels=needs_labels(rows), pie_sets=_pie_sets(groups),
+                                 pie_noise_floor=pie_noise_floor(workdir, rows))
         _FILES.clear()
     return _CACHE[key]
 
 
 def write_csvs(workdir: str, pop: Population) -> list:
-    """pies.csv (with PIE counts per dense modal class), pie_difficulty.csv, pie_overlap.csv and
+    """pies.csv (with PIE counts per dense modal class), pie_noise_floor.csv, pie_difficulty.csv,
+    pie_overlap.csv and
     mask_overlap.csv (per layer) next to summary.csv."""
     import pandas as pd
 
     written = []
     pies = [{**p, "per_class": " ".join(str(c) for c in p["per_class"])} for p in pop.pies]
-    for name, table in (("pies.csv", pies), ("pie_difficulty.csv", pop.difficulty), ("pie_overlap.csv", pop.pie_overlap),
+    for name, table in (("pies.csv", pies), ("pie_noise_floor.csv", pop.pie_noise_floor),
+                        ("pie_difficulty.csv", pop.difficulty), ("pie_overlap.csv", pop.pie_overlap),
                         ("mask_overlap.csv", pop.mask_overlap)):
         if table:
             path = os.path.join(workdir, name)

@@ -38,7 +38,8 @@ def _event_metrics(records) -> dict:
 
 def _readout(spec, data, run, history) -> tuple:
     """``(metrics, logits)``: the classifier on the test split, or a k-NN classifier on the
-    frozen features of a representation loss (``test_loss`` is then the last training loss)."""
+    frozen features of a representation loss (no ``test_loss`` then: the k-NN has no test loss;
+    the last training loss is ``train_loss``)."""
     from prunekit import evaluation
 
     model = run.model
@@ -52,8 +53,7 @@ def _readout(spec, data, run, history) -> tuple:
     k = readouts.option(spec.evaluation, "knn", "k")
     pred = np.asarray(evaluation.knn_predict(f_train, data.y_train, f_test, k=k, metric="cosine"))
     logits = np.eye(data.num_classes, dtype=np.float32)[pred]  # one-hot votes: PIEs need labels only
-    return ({"test_accuracy": float((pred == data.y_test).mean()), "test_loss": float(history["loss"][-1]),
-             "readout": "knn"}, logits)
+    return {"test_accuracy": float((pred == data.y_test).mean()), "readout": "knn"}, logits
 
 
 def _sparsity(model, dense_heads) -> dict:
@@ -99,8 +99,9 @@ def evaluate(spec, data, run, trained) -> Measured:
         metrics["train_accuracy"] = float(trained.history["accuracy"][-1])
     readout, logits = _readout(spec, data, run, trained.history)
     metrics.update(readout)
-    if not np.isfinite(metrics["test_loss"]):
-        raise RunFailed(f"test loss is {metrics['test_loss']}")
+    loss_name = "test_loss" if "test_loss" in metrics else "train_loss"
+    if not np.isfinite(metrics[loss_name]):
+        raise RunFailed(f"{loss_name.replace('_', ' ')} is {metrics[loss_name]}")
     masks = ({n: np.asarray(m.numpy() != 0) for n, m in prunable.mask_variables(model).items()}
              if spec.pruned else {})
     metrics.update(_sparsity(model, run.dense_heads))

@@ -1,1 +1,3 @@
-"""Report room: report.md, its findings checks, the population sections and the plots."""
+"""Report room: the findings' verdicts (checks -> findings.json), report.md, the population
+sections and the plots; :mod:`~prunekit.study.report.build` writes them all from results.jsonl
+(at the end of a study and for ``--report_only``)."""

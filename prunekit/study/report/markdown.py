@@ -1,23 +1,24 @@
 """report.md: what was run, tables per study question, the papers' findings next to ours.
 
-A config's ``findings`` maps a question to ``{"claim": <the paper's finding>, "check":
-<name of a check in :data:`prunekit.study.report.checks.CHECKS`>}``. A check reads the
-summary (and the population metrics of :mod:`prunekit.study.analysis.population`) and says in one sentence what this study measured and
-whether it agrees; questions without a check are listed as not measured automatically, a
-check whose inputs are missing says "not measured (...)", and one that fails says so rather
-than losing the report. Checks live in ``findings_timing`` (papers A and D), ``findings_population``
-(PIE difficulty and overlap, mask overlap), ``findings_locality`` (paper C) and
-``findings_masks`` (paper B). The population tables come from :mod:`report_population`.
-Nothing is claimed that the numbers do not show.
+The findings section shows the verdicts of :mod:`prunekit.study.report.checks` (the same
+objects findings.json holds) in words: reproduced / contradicted / inconclusive / not
+measured, each with its test, effect, CI, p-value and seeds. The population tables come from
+:mod:`prunekit.study.report.population`. Nothing is claimed that the numbers do not show.
 """
 from __future__ import annotations
 
 import math
 import os
 
-from prunekit.study.analysis import population
-from prunekit.study.report import checks, population as report_population
+from prunekit.study.report import population as report_population
 from prunekit.study.store import rundir
+from prunekit.verdicts import document
+
+WORDS_LINE = ("Each finding gets one word, decided by a test declared before the data were read (see "
+              "README, \"Reading a verdict\"): **reproduced** (the test shows the paper's claim), **contradicted** "
+              "(it shows the opposite), **inconclusive** (neither; the seeds needed to resolve the observed effect "
+              "at 80 % power are given when known), **not measured** (the runs it needs are missing). p-values are "
+              "Holm-adjusted across the cells of a finding and across the study's findings.")
 
 
 def _fmt(mean, ci):
@@ -50,7 +51,25 @@ def accuracy_table(summary, metric="test_accuracy"):
     return _table(["loss", "timing", "criterion", *[f"s={s:g}" for s in sparsities], "runs ok"], rows)
 
 
-def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: list, wall_s: float) -> str:
+def findings_section(verdicts) -> list:
+    """The report lines of the findings (empty when the config names none)."""
+    if not verdicts:
+        return []
+    return ["## The papers' findings next to this study", "", WORDS_LINE, "", document.markdown(verdicts)]
+
+
+def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: list, wall_s: float, pop=None,
+          verdicts=None, pop_error: str = "") -> str:
+    """report.md from what the study measured; ``verdicts`` as findings.json holds them
+    (:func:`prunekit.study.report.build.build` passes both; absent, they are computed here)."""
+    if pop is None:
+        from prunekit.study.report import build
+
+        pop, pop_error = build.population_of(workdir, rows)
+    if verdicts is None:
+        from prunekit.study.report import checks
+
+        verdicts = checks.decide(study.get("findings") or {}, rows, pop)
     failed = [r for r in rows if r["status"] != "ok"]
     skipped = sorted({s for r in rows for s in str(r.get("skipped", "")).split(",") if s})
     parts = [f"# Study report: {study.get('study', '?')}", ""]
@@ -61,27 +80,20 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
     if skipped:
         parts.append(f"- skipped (optional extras not installed): {', '.join(skipped)}")
     parts += ["", "## Test accuracy (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
-    try:
-        pop = population.analyse(workdir, rows)
-        population.write_csvs(workdir, pop)
-    except Exception as e:  # unreadable saved arrays: report what there is, say why the rest is missing
-        pop = population.Population()
-        parts.append(f"- population metrics not computed: {type(e).__name__}: {e}")
+    if pop_error:
+        parts.append(f"- population metrics not computed: {pop_error}")
     if pies:
+        floor = {f["loss"]: f"{f['pies_mean']:.1f} / {f['pies_max']}" for f in pop.pie_noise_floor}
         parts += ["## PIEs (pruned population vs dense population, same loss)", "",
-                  _table(["loss", "criterion", "timing", "sparsity", "PIEs", "fraction", "K dense", "K pruned"],
+                  "The noise floor counts PIEs between random halves of the dense population (mean / max over "
+                  "splits): a pruned group's count means something only above it.", "",
+                  _table(["loss", "criterion", "timing", "sparsity", "PIEs", "fraction", "K dense", "K pruned",
+                          "dense-split floor"],
                          [[p["loss"], p["criterion"], p["timing"], f"{p['sparsity']:g}", p["pies"],
-                           f"{p['pie_fraction']:.3f}", p["k_dense"], p["k_pruned"]] for p in pies]), ""]
+                           f"{p['pie_fraction']:.3f}", p["k_dense"], p["k_pruned"], floor.get(p["loss"], "-")]
+                          for p in pies]), ""]
     parts += report_population.sections(pop)
-    findings = study.get("findings") or {}
-    if findings:
-        parts += ["## The paper's findings next to this study", ""]
-        rows_f = []
-        for question, f in findings.items():
-            f = dict(f)
-            measured = checks.run_check(f.get("check", ""), summary, pies, pop)
-            rows_f.append([question, f.get("claim", ""), measured])
-        parts += [_table(["question", "paper", "this study"], rows_f), ""]
+    parts += findings_section(verdicts)
     if failed:
         parts += ["## Failed runs", "", _table(["run", "loss", "criterion", "timing", "sparsity", "seed", "reason"],
                                                [[r["id"], r["loss"], r["criterion"], r["timing"], r["sparsity"],

@@ -28,6 +28,36 @@ def _pyplot():
     return plt
 
 
+def _legend_below(fig, axes, max_entries: int = 12):
+    """One legend for the figure, below the panels (never over the data): the entries of all
+    panels, each label once; more than ``max_entries`` are cut with a note."""
+    seen = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    if not seen:
+        return
+    labels = list(seen)
+    shown = labels[:max_entries]
+    handles = [seen[k] for k in shown]
+    title = None if len(labels) <= max_entries else f"first {len(shown)} of {len(labels)} lines"
+    fig.legend(handles, shown, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(shown)), fontsize=7,
+               frameon=False, title=title, title_fontsize=7)
+
+
+def _data_limits(low, high, bounds=(None, None)):
+    """(lo, hi) covering ``low``..``high`` with a 5 % margin, clipped to ``bounds`` (e.g. 0-1 for
+    accuracy): the axis scales to the data so one-point gaps stay visible."""
+    lo, hi = float(np.nanmin(low)), float(np.nanmax(high))
+    pad = max(hi - lo, 1e-3) * 0.05
+    lo, hi = lo - pad, hi + pad
+    if bounds[0] is not None:
+        lo = max(lo, bounds[0])
+    if bounds[1] is not None:
+        hi = min(hi, bounds[1])
+    return lo, hi
+
+
 def accuracy_vs_sparsity(summary, path: str, metric: str = "test_accuracy") -> bool:
     """One panel per loss; one line per (timing, criterion) with 95 % CI bars; dense as a band."""
     if summary.empty or f"{metric}_mean" not in summary:
@@ -49,9 +79,10 @@ def accuracy_vs_sparsity(summary, path: str, metric: str = "test_accuracy") -> b
         ax.set_xlabel("sparsity")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(metric.replace("_", " "))
-    if "accuracy" in metric:  # intervals of few seeds can reach past what accuracy can be
-        axes[0][0].set_ylim(0.0, 1.02)
-    axes[0][-1].legend(fontsize=7, loc="lower left")
+    mean, ci = summary[f"{metric}_mean"], summary[f"{metric}_ci95"].fillna(0)
+    if mean.notna().any():  # scaled to the data (CI bars included); accuracy stays within 0-1
+        axes[0][0].set_ylim(*_data_limits(mean - ci, mean + ci, (0.0, 1.0) if "accuracy" in metric else (None, None)))
+    _legend_below(fig, axes[0])
     _save(fig, path)
     plt.close(fig)
     return True
@@ -75,7 +106,7 @@ def pie_counts(pies: list, path: str) -> bool:
         ax.set_title(f"loss: {loss}")
         ax.set_xlabel("sparsity")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+    _legend_below(fig, axes[0])
     k = min(min(p["k_dense"], p["k_pruned"]) for p in pies)
     axes[0][0].set_ylabel(f"PIE count (test set, {k}+ models per population)")
     fig.suptitle("PIEs: pruned population vs dense population of the same loss", y=1.03)
@@ -85,8 +116,9 @@ def pie_counts(pies: list, path: str) -> bool:
 
 
 def loss_before_after(summary, path: str) -> bool:
-    """Paper C: the loss right after pruning (before fine-tuning) against the test loss and the
-    test accuracy after fine-tuning, one point per pruned group, coloured by criterion."""
+    """Paper C: the loss right after pruning (before fine-tuning) against the test loss (runs
+    with a classifier; a k-NN readout has none) and the test accuracy at the end of the run,
+    one point per pruned group, coloured by criterion."""
     before = "loss_after_prune_mean"
     if summary.empty or before not in summary:
         return False
@@ -94,8 +126,11 @@ def loss_before_after(summary, path: str) -> bool:
     if part.empty:
         return False
     plt = _pyplot()
-    panels = [(m, label) for m, label in (("test_loss_mean", "test loss after fine-tuning"),
-                                          ("test_accuracy_mean", "test accuracy after fine-tuning")) if m in part]
+    panels = [(m, label) for m, label in (("test_loss_mean", "test loss at the end (classifier runs)"),
+                                          ("test_accuracy_mean", "test accuracy at the end")) if m in part
+              and part[m].notna().any()]
+    if not panels:
+        return False
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
     for ax, (metric, label) in zip(axes[0], panels):
         for crit, g in part.groupby("criterion_plugin" if "criterion_plugin" in part else "criterion", sort=False):
@@ -103,8 +138,8 @@ def loss_before_after(summary, path: str) -> bool:
         ax.set_xlabel("loss right after pruning (before fine-tuning)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Loss after pruning vs after fine-tuning (one point per group)")
+    _legend_below(fig, axes[0])
+    fig.suptitle("Loss right after pruning vs test metrics at the end of the run (one point per group)")
     _save(fig, path)
     plt.close(fig)
     return True
@@ -145,7 +180,8 @@ def pie_difficulty(pop, path: str, population: str = "pruned") -> bool:
     from matplotlib.patches import Patch
 
     axes[0][0].legend(handles=[Patch(color="tab:red", alpha=0.5, label="PIEs"),
-                               Patch(color="tab:blue", alpha=0.5, label="non-PIEs")], fontsize=7, loc="best")
+                               Patch(color="tab:blue", alpha=0.5, label="non-PIEs")], fontsize=7, loc="upper left",
+                      bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
