@@ -323,3 +323,11 @@ def write_csvs(workdir: str, pop: Population) -> list:
             rundir.write_text(path, pd.DataFrame(table).to_csv(index=False))
             written.append(path)
     return written
+
+
+def population_of(workdir: str, rows: list):
+    """``(Population, error)``: the population metrics, or an empty one and why they are missing."""
+    try:
+        return analyse(workdir, rows), ""
+    except Exception as e:  # unreadable saved arrays: report what there is, say why the rest is missing
+        return Population(), f"{type(e).__name__}: {e}"

@@ -14,16 +14,6 @@ from prunekit.study.store import rundir
 FINDINGS = "findings.json"
 
 
-def population_of(workdir: str, rows: list):
-    """``(Population, error)``: the population metrics, or an empty one and why they are missing."""
-    from prunekit.study.analysis import population
-
-    try:
-        return population.analyse(workdir, rows), ""
-    except Exception as e:  # unreadable saved arrays: report what there is, say why the rest is missing
-        return population.Population(), f"{type(e).__name__}: {e}"
-
-
 def build(workdir: str, study: dict, rows: list, *, plots: bool = True, wall_s: float = 0.0) -> str:
     """Writes the study's derived files from ``rows`` (results.jsonl) and ``study`` (study.json);
     returns the path of report.md."""
@@ -34,7 +24,7 @@ def build(workdir: str, study: dict, rows: list, *, plots: bool = True, wall_s: 
 
     summary = summary_lib.summarise(rows)
     results.write_summary(workdir, summary)
-    pop, pop_error = population_of(workdir, rows)
+    pop, pop_error = population.population_of(workdir, rows)
     if not pop_error:
         population.write_csvs(workdir, pop)
     verdicts = checks.decide(study.get("findings") or {}, rows, pop)

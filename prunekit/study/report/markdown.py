@@ -63,9 +63,9 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
     """report.md from what the study measured; ``verdicts`` as findings.json holds them
     (:func:`prunekit.study.report.build.build` passes both; absent, they are computed here)."""
     if pop is None:
-        from prunekit.study.report import build
+        from prunekit.study.analysis.population import population_of
 
-        pop, pop_error = build.population_of(workdir, rows)
+        pop, pop_error = population_of(workdir, rows)
     if verdicts is None:
         from prunekit.study.report import checks
 
