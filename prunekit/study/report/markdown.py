@@ -79,6 +79,14 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
                  f"this invocation took {wall_s:.1f} s")
     if skipped:
         parts.append(f"- skipped (optional extras not installed): {', '.join(skipped)}")
+    achieved = [(r["achieved_sparsity"], r["sparsity_all_weights"]) for r in rows
+                if r["status"] == "ok" and r.get("sparsity", 0) and "sparsity_all_weights" in r]
+    parts.append("- sparsity in the tables is the configured target over the pruned layers' weights "
+                 "(the loss plugins' heads excluded unless prune_heads)"
+                 + (f"; achieved over the pruned layers {min(a for a, _ in achieved):.3f}-"
+                    f"{max(a for a, _ in achieved):.3f}, over all trainable weights "
+                    f"{min(w for _, w in achieved):.3f}-{max(w for _, w in achieved):.3f} "
+                    "(`achieved_sparsity`, `sparsity_all_weights` in results.jsonl)" if achieved else ""))
     parts += ["", "## Test accuracy (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
     if pop_error:
         parts.append(f"- population metrics not computed: {pop_error}")
