@@ -6,7 +6,7 @@ Command:
 Grid: 2 losses (cross_entropy, supcon) x 2 criteria (magnitude, random) x 3 timings
 (gradual early, gradual late, one-shot after training + 1 fine-tuning epoch) x 2 sparsities
 (0.5, 0.9) x 2 seeds, plus a dense run per (loss, seed): 52 runs of a 32-16 MLP, 3 epochs
-each, on digits (1,438 train / 359 test images, 8x8). The encoder is pruned; the loss
+each, on digits (1,437 train / 360 test images, 8x8). The encoder is pruned; the loss
 plugins' heads stay dense (prune_heads=False). SupCon runs are scored by a k-NN readout.
 
 Reproduces (in miniature, not as evidence) the shape of paper A's question: does the

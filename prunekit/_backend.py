@@ -28,9 +28,11 @@ def select_legacy_keras() -> None:
 
     version = getattr(tf.keras, "__version__", "") or ""
     if version.startswith("3"):
+        keras3 = str(getattr(sys.modules.get("keras"), "__version__", "")).startswith("3")
+        who = ("`import keras` (Keras 3) imported TensorFlow" if keras3 else "TensorFlow was imported")
         raise Keras3Error(
             f"prunekit needs Keras 2 (tf_keras) but tf.keras is Keras {version}, because "
-            f"TensorFlow was imported before prunekit without TF_USE_LEGACY_KERAS=1: {KERAS3_FIX}."
+            f"{who} before prunekit without TF_USE_LEGACY_KERAS=1: {KERAS3_FIX}."
         )
 
 

@@ -124,7 +124,7 @@ def test_failed_validation_changes_nothing_in_an_existing_workdir(finished, tmp_
 # --- item 8: dry run builds every plugin and resolves every timing ------------------------
 
 @pytest.mark.parametrize("override, expect", [
-    ("--config.criteria.magnitude.lam=-1", "lam"),
+    ("--config.criteria.magnitude.lam=-1", "lam must be >= 0"),
     ("--config.losses.cross_entropy.augment=maybe", "augment"),
     ("--config.timings.gradual.begin=50", "beyond"),
 ])

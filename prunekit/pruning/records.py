@@ -51,7 +51,7 @@ def sparsity(model, masks: dict) -> dict:
     total = sum(m.size for m in masks.values())
     everything = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     return {"sparsity": {n: 1.0 - float(np.count_nonzero(m)) / m.size for n, m in masks.items()},
-            "overall": 1.0 - sum(np.count_nonzero(m) for m in masks.values()) / total,
+            "overall": float(1.0 - sum(np.count_nonzero(m) for m in masks.values()) / total),
             "overall_all_weights": zeros / max(everything, 1)}
 
 

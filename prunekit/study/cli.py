@@ -63,7 +63,10 @@ def error(message: str) -> int:
 
 
 def _one_line(e: Exception) -> str:
-    text = str(e).strip().strip("'\"").replace("\\n", " ").replace("\\'", "'")
+    text = str(e).strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # a message wrapped in quotes
+        text = text[1:-1]
+    text = text.replace("\\n", " ").replace("\\'", "'")
     return " ".join(text.split()) or type(e).__name__
 
 
@@ -102,7 +105,7 @@ def parse(argv):
         print(USAGE + "\nflags:\n" + _define_flags(argv[:1])[0].get_help(), file=sys.stdout)
         raise HelpRequested()
     argv, timing_overrides = _timing_overrides(argv)
-    _check_config_file(argv)
+    argv, option_overrides = _option_overrides(argv, _check_config_file(argv))
     try:
         FLAGS, _CONFIG = _define_flags(argv)
         FLAGS(argv)
@@ -128,6 +131,7 @@ def parse(argv):
     except Exception as e:  # missing file, syntax error in the config, ...
         raise ValueError(f"cannot load --config: {_one_line(e)}") from None
     _apply_timing_overrides(config, timing_overrides)
+    _apply_option_overrides(config, option_overrides)
     return config, FLAGS
 
 
@@ -141,7 +145,7 @@ def _check_config_file(argv) -> None:
     get_config that raises or an unknown variant is one line naming the file and the cause."""
     value = _config_arg(argv)
     if not value:
-        return
+        return None
     path, _, variant = value.partition(":")
     if not os.path.isfile(path):
         raise ValueError(f"cannot load --config: no file {path!r} (e.g. --config=configs/quick.py)")
@@ -160,7 +164,7 @@ def _check_config_file(argv) -> None:
         raise ValueError(f"config {path}: unknown variant {variant!r}; variants: {', '.join(variants)} "
                          f"(e.g. --config={path}:{next(iter(variants))})")
     try:
-        module.get_config(variant) if variant else module.get_config()
+        return module.get_config(variant) if variant else module.get_config()
     except Exception as e:
         raise ValueError(f"config file {path}: get_config({variant!r}) raised {type(e).__name__}: "
                          f"{_one_line(e)}") from None
@@ -198,6 +202,45 @@ def _apply_timing_overrides(config, overrides) -> None:
         entry = dict(timings[label])
         entry[field] = value
         config.timings[label] = ml_collections.ConfigDict(entry)
+
+
+_OPTION_FIELD = re.compile(r"^--config\.(criteria|losses)\.([^.=]+)\.([^.=]+)=(.*)$")
+
+
+def _option_overrides(argv, config):
+    """``--config.criteria.<label>.<option>=value`` (and ``losses``) for an option the config's
+    entry does not list yet (``magnitude: {}``): taken out of ``argv`` and added after loading,
+    so any plugin option can be set from the command line; its value is then checked when the
+    plugin is built during validation."""
+    if config is None:
+        return argv, []
+    rest, found = [], []
+    for arg in argv:
+        match = _OPTION_FIELD.match(arg)
+        section = match and (config.get(match.group(1)) or {})
+        if match and match.group(2) not in section:
+            raise ValueError(f"{arg.split('=', 1)[0]}: the config has no {match.group(1)} entry "
+                             f"{match.group(2)!r}; entries: {', '.join(section) or 'none'}")
+        if match and match.group(3) not in (section[match.group(2)] or {}):
+            found.append(match.groups())
+        else:
+            rest.append(arg)
+    return rest, found
+
+
+def _apply_option_overrides(config, overrides) -> None:
+    import ast
+
+    import ml_collections
+
+    for section, label, option, raw in overrides:
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw  # a plain word, e.g. temperature=hot: the plugin judges it
+        entry = dict(config[section][label] or {})
+        entry[option] = value
+        config[section][label] = ml_collections.ConfigDict(entry)
 
 
 def workdir_problem(workdir: str):

@@ -78,7 +78,7 @@ def _validate(config, FLAGS, t_start):
     if problems:
         raise ConfigError(problems)
     specs = grid.expand(config, checks=checks.names())
-    problems = validate.training_lengths(specs, _n_train)
+    problems = list(dict.fromkeys(validate.training_lengths(specs, _n_train)))  # once per timing
     if problems:
         raise ConfigError(problems)
     ids = [s.run_id() for s in specs]

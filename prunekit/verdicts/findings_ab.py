@@ -27,7 +27,7 @@ def a1_contrastive_more_pies(*_args, **_kwargs) -> Verdict:
     return Verdict("A1", "at high sparsity contrastive models have more PIEs than CE models",
                    "contrastive_more_pies", NOT_MEASURED, "paired sign-flip over PIE counts per split",
                    reason="PIE counts are recorded once per population; a test needs them per split of the "
-                          "populations with the dense random-split noise floor (issue 13, item 6)")
+                          "populations with the dense random-split noise floor; the study does not record them yet")
 
 
 def b1_label_free_mask_overlap(*_args, **_kwargs) -> Verdict:
@@ -38,7 +38,7 @@ def b1_label_free_mask_overlap(*_args, **_kwargs) -> Verdict:
     return Verdict("B1", "label-free masks resemble labelled masks more than random masks do",
                    "label_free_mask_overlap", NOT_MEASURED, "paired sign-flip of mask IoU vs a same-seed control",
                    reason="the study trains no same-seed control mask (e.g. random labels), and masks of one "
-                          "initialisation overlap above chance whatever the labels (issue 13, item 1)")
+                          "initialisation overlap above chance whatever the labels; the study trains no such control yet")
 
 
 def a2_early_hurts_more(rows, early: str = "gradual_early", late: str = "gradual_late",
