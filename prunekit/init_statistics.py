@@ -34,6 +34,20 @@ STATISTICS = ("hessian_gradient", "synflow")
 _STEPS = weakref.WeakKeyDictionary()  # traced functions per model
 
 
+def softmax_cross_entropy(loss) -> bool:
+    """True when the loss plugin's objective is the per-example softmax cross-entropy of the
+    model's logits (``cross_entropy``, label smoothing excluded): statistics defined on that
+    objective may use the plugin."""
+    import tf_keras as keras
+
+    from prunekit.losses import LossPlugin
+
+    keras_loss = loss.loss()
+    return (isinstance(keras_loss, keras.losses.SparseCategoricalCrossentropy)
+            and keras_loss.get_config().get("from_logits", False)
+            and type(loss).predictive_log_probs is LossPlugin.predictive_log_probs)
+
+
 def compute(model, requires, batches, loss=None) -> dict:
     """``{name: function}`` for the statistics of ``requires`` in :data:`STATISTICS`.
 
@@ -42,9 +56,10 @@ def compute(model, requires, batches, loss=None) -> dict:
     """
     out = {}
     if "hessian_gradient" in requires:
-        if loss is not None:
-            raise ValueError("the Hessian-gradient product (grasp) uses the softmax cross-entropy of the "
-                             "model's logits: pass loss=None.")
+        if loss is not None and not softmax_cross_entropy(loss):
+            raise ValueError(f"the Hessian-gradient product (grasp) uses the softmax cross-entropy of the "
+                             f"model's logits; loss plugin {type(loss).__name__} trains another objective "
+                             f"(use snip or synflow with it, or pass loss=None).")
         out["hessian_gradient"] = HessianGradient(model, batches)
     if "synflow" in requires:
         out["synflow"] = SynFlowGradient(model)

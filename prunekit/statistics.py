@@ -34,7 +34,6 @@ from __future__ import annotations
 import weakref
 
 import tensorflow as tf
-import tf_keras as keras
 
 from prunekit import init_statistics
 from prunekit import statistics_data
@@ -139,12 +138,7 @@ def _estimator(requires, name, samples, seed) -> FisherEstimator:
 
 
 def _check_empirical(loss):
-    from prunekit.losses import LossPlugin
-    keras_loss = loss.loss()
-    per_example = (isinstance(keras_loss, keras.losses.SparseCategoricalCrossentropy)
-                   and keras_loss.get_config().get("from_logits", False)
-                   and type(loss).predictive_log_probs is LossPlugin.predictive_log_probs)
-    if not per_example:
+    if not init_statistics.softmax_cross_entropy(loss):
         raise ValueError(f"the 'empirical' Fisher squares per-example gradients of -log p(y|x), which "
                          f"loss plugin {type(loss).__name__} does not define (not a per-example softmax "
                          f"cross-entropy, e.g. a contrastive loss); use estimator 'exact' or 'sampled'.")

@@ -238,7 +238,9 @@ def test_lamp_equals_brute_force_with_ties():
 def test_grasp_refuses_loss_plugins_and_bad_temperature():
     with pytest.raises(ValueError, match="temperature must be > 0"):
         registry.get_criterion("grasp", temperature=0.0)
-    with pytest.raises(ValueError, match="pass loss=None"):
-        statistics.compute(_mlp(), _data(), ("hessian_gradient",), loss="cross_entropy")
+    with pytest.raises(ValueError, match="SupCon trains another objective"):
+        statistics.compute(_mlp(), _data(), ("hessian_gradient",), loss="supcon")
+    # cross_entropy's objective is the softmax cross-entropy of the logits: accepted (the study's case)
+    assert "hessian_gradient" in statistics.compute(_mlp(), _data(), ("hessian_gradient",), loss="cross_entropy")
     with pytest.raises(ValueError, match="rounds must be an integer >= 1"):
         registry.get_criterion("synflow", rounds=0)

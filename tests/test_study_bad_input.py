@@ -225,3 +225,24 @@ def test_outputs_follow_the_umask_and_staging_is_removed(finished):
     os.umask(umask)
     assert set(modes.values()) == {0o666 & ~umask}, modes
     assert not os.path.exists(workdir / "runs" / ".staging")
+
+
+@pytest.mark.parametrize("overrides, expect", [
+    (['--config.criteria={"grasp": {}}', '--config.losses={"supcon": {}}'], "needs the softmax cross-entropy"),
+    (['--config.losses={"rotation": {}}', "--config.dataset=mnist1d"], "for signals use the 'transform' loss"),
+    (["--config.scope=2:4", "--config.dataset=mnist1d", "--config.model=conv1d", "--config.model_options={}"],
+     "not a multiple of 4"),
+])
+def test_dry_run_refuses_combinations_every_run_would_fail(tmp_path, capsys, overrides, expect):
+    cfg = _config(tmp_path)
+    code, _out, err = _run(capsys, f"--config={cfg}", f"--workdir={tmp_path / 'w'}", "--dry_run", *overrides)
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert code == 2 and lines and all(l.startswith("prunekit-study: error: ") for l in lines), err
+    assert expect in err
+
+
+def test_grasp_runs_in_a_study_with_cross_entropy(tmp_path, capsys):
+    cfg = _config(tmp_path, ONE_RUN.replace('{"magnitude": {}}', '{"grasp": {}}'))
+    code, _out, err = _run(capsys, f"--config={cfg}", f"--workdir={tmp_path / 'w'}", "--plots=false")
+    assert code == 0, err
+    assert [r["status"] for r in _rows(tmp_path / "w")] == ["ok"]

@@ -301,7 +301,7 @@ def _finish(study: Study, report_path: str) -> int:
 def main(argv=None) -> int:
     t_start = time.perf_counter()
     argv = list(sys.argv if argv is None else argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up noise stays out of one-line errors
     import prunekit  # noqa: F401  (tf_keras before TensorFlow)
 
     try:

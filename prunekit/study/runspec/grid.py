@@ -214,6 +214,8 @@ def _installed(c: dict, losses, criteria, evaluation, checks) -> list:
         problems += validate.findings(c.get("findings") or {}, checks)
     problems += validate.model(c.get("model"), c.get("model_options") or {})
     problems += validate.dataset(c.get("dataset"), data_dir)
+    if not problems:  # everything exists: what would fail every run of a combination
+        problems += validate.compatibility(c, losses, criteria)
     return problems
 
 

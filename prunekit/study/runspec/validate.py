@@ -54,6 +54,46 @@ def _first_line(e: Exception) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def compatibility(c: dict, losses: dict, criteria: dict) -> list[str]:
+    """What every run of a combination would fail on, found on a dummy batch before training:
+    each loss plugin's views of the dataset's input shape (``rotation`` refuses signals), a
+    criterion's statistics against each loss (``grasp`` needs softmax cross-entropy), and an
+    N:M scope against the model's prunable kernels (input dimension a multiple of M)."""
+    import numpy as np
+
+    from prunekit import init_statistics, masks, models, registry
+    from prunekit.study import datasets
+
+    problems = []
+    spec = datasets.info(c.get("dataset"), c.get("data_dir") or None)
+    shape, classes = tuple(spec["input_shape"]), spec["num_classes"]
+    built = {}
+    for label, entry in losses.items():
+        plugin = built[label] = registry.build("loss", entry.plugin, **entry.options)
+        try:
+            plugin.views(np.zeros((2, *shape), np.float32), np.zeros((2,), np.int64), seed=np.zeros(2, np.int64))
+        except Exception as e:  # the plugin's own refusal of this input
+            problems.append(f"losses.{label} on dataset {c.get('dataset')!r} {shape}: {_first_line(e)}")
+    for label, entry in criteria.items():
+        needs = registry.load("criterion", entry.plugin).requires
+        for loss_label, plugin in built.items():
+            if "hessian_gradient" in needs and not init_statistics.softmax_cross_entropy(plugin):
+                problems.append(f"criteria.{label} ({entry.plugin}) with losses.{loss_label}: it needs the "
+                                "softmax cross-entropy of a classifier; use snip or synflow with this loss")
+    nm = masks.parse_nm(c.get("scope", "layer")) if isinstance(c.get("scope"), str) else None
+    if nm:
+        from prunekit import prunable
+
+        base = models.build(c.get("model"), shape, classes, **dict(c.get("model_options") or {}))
+        encoder = base if c.get("prune_heads") else models.feature_model(base)  # heads stay dense
+        for name, w in prunable.prunable_weights(encoder).items():
+            if len(w.shape) < 2 or w.shape[-2] % nm[1]:
+                problems.append(f"scope {c['scope']!r}: {name} of model {c.get('model')!r} has input dimension "
+                                f"{w.shape[-2] if len(w.shape) >= 2 else 1}, not a multiple of {nm[1]}; use "
+                                "scope 'layer' or 'global'")
+    return problems
+
+
 def training_lengths(specs, n_train_of) -> list[str]:
     """Every run's timing resolves inside its training length (``n_train_of(spec)`` training
     examples): a time past the end of training is a problem before anything trains."""
