@@ -145,3 +145,22 @@ def test_prune_heads_defaults_to_false_and_is_validated(tiny_config):
     plain["prune_heads"] = "yes"
     with pytest.raises(grid.ConfigError, match="prune_heads must be True or False"):
         grid.expand(plain)
+
+
+def test_run_seed_reaches_seeded_criteria(tiny_config):
+    """Random scores differ between seeds (the run's seed, not 0) unless the config fixes one."""
+    import numpy as np
+    import tensorflow as tf
+
+    from prunekit.study.execute import model as model_lib
+
+    config = _load(tiny_config)
+    config.seeds = (0, 3)
+    config.criteria = {"random": {}}
+    runs = [s for s in grid.expand(config) if s.timing.kind != "dense"]
+    weight = tf.zeros((6, 5))
+    scores = {s.seed: model_lib.criterion(s).score(weight, name="w").numpy() for s in runs}
+    assert {c.seed for c in map(model_lib.criterion, runs)} == {0, 3}
+    assert not np.allclose(scores[0], scores[3])
+    config.criteria = {"random": {"seed": 7}}  # a seed given in the config is kept
+    assert {model_lib.criterion(s).seed for s in grid.expand(config) if s.timing.kind != "dense"} == {7}

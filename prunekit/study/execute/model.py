@@ -16,9 +16,15 @@ def loss_plugin(spec):
 
 
 def criterion(spec):
-    """The criterion: its registered name, or an instance when the config gives options."""
-    crit = spec.criterion
-    return crit.plugin if not crit.options else prunekit.registry.get_criterion(crit.plugin, **crit.options)
+    """The criterion instance; its ``seed`` option (random scores, sampled Fisher labels)
+    follows the run's seed unless the config gives one, so seeds give independent draws."""
+    from prunekit import registry
+
+    options = dict(spec.criterion.options)
+    cls = registry.load("criterion", spec.criterion.plugin)
+    if "seed" in registry.options(cls):
+        options.setdefault("seed", spec.seed)
+    return registry.get_criterion(spec.criterion.plugin, **options)
 
 
 def optimizer(train, keras):
