@@ -54,6 +54,7 @@ class Population:
     pie_overlap: list = field(default_factory=list)
     mask_overlap: list = field(default_factory=list)
     needs_labels: dict = field(default_factory=dict)  # loss label -> its plugin trains with labels
+    representation: dict = field(default_factory=dict)  # loss label -> its plugin's representation
     # [{group, sparsity, pies: test-example indices, n_total}] per pruned group (PIE overlap tests)
     pie_sets: list = field(default_factory=list)
     pie_noise_floor: list = field(default_factory=list)  # per loss: PIEs between halves of the dense population
@@ -71,18 +72,28 @@ def _pair(a, b) -> dict:
             "criterion_a": a[1], "criterion_b": b[1], "timing_a": a[2], "timing_b": b[2]}
 
 
-def needs_labels(rows) -> dict:
-    """``{loss label: whether its plugin trains with labels}`` (the plugin's ``needs_labels``)."""
+def _plugin_attribute(rows, attribute: str) -> dict:
+    """``{loss label: the loss plugin's class attribute}`` (uninstalled plugins left out)."""
     from prunekit import registry
 
     out = {}
     for r in rows:
         if r["loss"] not in out:
             try:
-                out[r["loss"]] = bool(registry.load("loss", r.get("loss_plugin", r["loss"])).needs_labels)
+                out[r["loss"]] = getattr(registry.load("loss", r.get("loss_plugin", r["loss"])), attribute)
             except Exception:  # an uninstalled plugin: unknown, left out of label comparisons
                 continue
     return out
+
+
+def needs_labels(rows) -> dict:
+    """``{loss label: whether its plugin trains with labels}`` (the plugin's ``needs_labels``)."""
+    return {k: bool(v) for k, v in _plugin_attribute(rows, "needs_labels").items()}
+
+
+def representation(rows) -> dict:
+    """``{loss label: its plugin's representation}`` (supervised / contrastive / self_supervised)."""
+    return _plugin_attribute(rows, "representation")
 
 
 _FILES = {}  # path -> arrays, for the duration of one analyse() (each file is read once)
@@ -301,7 +312,7 @@ def analyse(workdir: str, rows: list) -> Population:
         _CACHE[key] = Population(pies=_pie_rows(groups), difficulty=difficulty(workdir, groups, distributions),
                                  distributions=distributions,
                                  pie_overlap=pie_overlap(groups), mask_overlap=mask_overlap(workdir, rows),
-                                 needs_labels=needs_labels(rows), pie_sets=_pie_sets(groups),
+                                 needs_labels=needs_labels(rows), representation=representation(rows), pie_sets=_pie_sets(groups),
                                  pie_noise_floor=pie_noise_floor(workdir, rows))
         _FILES.clear()
     return _CACHE[key]
