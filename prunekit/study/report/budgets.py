@@ -58,7 +58,8 @@ def budget_section(rows, evaluation: dict) -> list:
     arms = {}
     for r in rows:
         if r.get("status") == "ok":
-            arm = arms.setdefault((r["loss"], r["timing"]), {"readout": set(), "steps": set(), "retrain": set()})
+            arm = arms.setdefault((r.get("loss", "-"), r.get("timing", "-")),
+                                  {"readout": set(), "steps": set(), "retrain": set()})
             arm["readout"].add(r.get("readout", "classifier"))
             for field, name in (("steps", "optimizer_steps"), ("retrain", "retrain_optimizer_steps")):
                 if r.get(name) is not None:
