@@ -3,7 +3,8 @@
 Each check returns a :class:`Verdict`; hypothesis, statistic, test, margin and rule are fixed
 here. B1/B2 read results.jsonl rows (see :mod:`prunekit.verdicts.findings_cd`) and a
 ``needs_labels`` map {loss label: whether its plugin trains on labels} (the plugin attribute,
-never the loss's name). A3/A4 read population outputs, as documented per check.
+never the loss's name); A1 reads per-seed PIE records and a ``representation`` map {loss label:
+its plugin's ``representation`` attribute}. A3/A4 read population outputs, as documented per check.
 """
 from __future__ import annotations
 
