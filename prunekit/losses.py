@@ -15,6 +15,11 @@ A loss plugin (entry-point group ``prunekit.losses``) owns what differs between 
   :meth:`encoder_layer_names` tell pruning which layers belong where.
 - :meth:`LossPlugin.loss`: a ``tf_keras`` Loss for plain ``model.compile(loss=...)``.
 - ``needs_labels``, ``representation_layer``: what the probes read.
+- ``representation``: what the objective is, declared by the plugin (never read from its
+  name): ``"supervised"`` (trains a classifier on the labels: read out by its own head),
+  ``"contrastive"`` (two-view contrastive: SupCon, SimCLR) or ``"self_supervised"`` (a
+  pretext task: rotation, transform); the last two are read out through a linear probe on
+  the frozen encoder (paper A).
 - Statistics hooks for gradient / curvature criteria: :meth:`statistics_views`,
   :meth:`objective` (the scalar loss whose gradient is used) and :meth:`log_probs` (the
   categorical distribution whose Fisher = GGN diagonal is used).
@@ -32,6 +37,7 @@ from prunekit import graph
 from prunekit import _backend
 
 HEAD_PREFIX = "head_"
+REPRESENTATIONS = ("supervised", "contrastive", "self_supervised")
 _TFMOT_PREFIX = "prune_low_magnitude_"
 
 
@@ -44,8 +50,15 @@ class LossPlugin:
     """
 
     needs_labels: ClassVar[bool] = True
+    representation: ClassVar[str] = "supervised"  # one of REPRESENTATIONS (module doc)
     num_views: ClassVar[int] = 1          # training rows per example
     statistics_augment: ClassVar[bool] = False  # objective defined on augmented views only
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.representation not in REPRESENTATIONS:
+            raise TypeError(f"{cls.__name__}.representation = {cls.representation!r}; set it to one of "
+                            f"{', '.join(REPRESENTATIONS)}")
 
     def __init__(self, *, seed: int = 0, augment: bool = True, crop_scale=(0.2, 1.0),
                  flip: bool = True, jitter=(0.4, 0.4, 0.4, 0.1), jitter_p: float = 0.8,

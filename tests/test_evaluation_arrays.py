@@ -191,3 +191,29 @@ def test_mean_ci_matches_scipy():
     per_example = ev.mean_ci(np.stack([v, 2 * v]).T)  # (runs, 2): element-wise
     assert per_example["mean"].shape == (2,)
     assert np.isnan(ev.mean_ci([1.0])["half_width"])
+
+
+def test_linear_probe_log_probs_are_the_fitted_logistic_regression_with_absent_classes_impossible():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    from prunekit.evaluation.probes import linear_probe_log_probs
+    from prunekit.study.execute.measure import probe_readout
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 240)  # classes 0..2 of 4: class 3 never seen
+    x = rng.normal(0, 1, (240, 6)) + np.eye(6)[y] * 2.5
+    out = linear_probe_log_probs(x[:160], y[:160], x[160:], 4, C=0.5, max_iter=200)
+    # the reference: the same probe by hand (standardise with the training mean / std, then sklearn)
+    mu, sd = x[:160].mean(0), x[:160].std(0)
+    ref = LogisticRegression(C=0.5, max_iter=200).fit((x[:160] - mu) / sd, y[:160])
+    expected = ref.predict_log_proba((x[160:] - mu) / sd)
+    np.testing.assert_allclose(out[:, :3], expected, rtol=1e-4, atol=1e-5)
+    assert np.all(out[:, 3] == -np.inf)
+    metrics, log_probs = probe_readout({"linear_probe": {"C": 0.5, "max_iter": 200}, "knn": {"k": 5}},
+                                       x[:160], y[:160], x[160:], y[160:], 4)
+    assert metrics["readout"] == "linear_probe"
+    assert metrics["test_accuracy"] == pytest.approx(float((expected.argmax(1) == y[160:]).mean()))
+    assert metrics["test_loss"] == pytest.approx(log_loss(y[160:], np.exp(expected), labels=[0, 1, 2]), rel=1e-4)
+    knn = KNeighborsClassifier(5, metric="cosine", algorithm="brute").fit(x[:160], y[:160])
+    assert metrics["knn_test_accuracy"] == pytest.approx(knn.score(x[160:], y[160:]), abs=1.5 / 80)

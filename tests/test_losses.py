@@ -291,3 +291,20 @@ def test_transform_pretext_encoder_beats_random_init_on_mnist1d_linear_probe():
     model.fit(plugin.training_data(ds, batch_size=64), epochs=6, verbose=0)
     acc = _probe(encoder, x, y, train, test)  # measured: 0.51 vs 0.34 for the random encoder
     assert acc > random_acc + 0.08, (acc, random_acc)
+
+
+# What each objective is, from the papers (METHODS.md "Losses"), not from the code.
+REPRESENTATION = {"cross_entropy": "supervised", "label_smoothing": "supervised", "supcon": "contrastive",
+                  "simclr": "contrastive", "rotation": "self_supervised", "transform": "self_supervised"}
+
+
+def test_every_loss_declares_its_representation_by_attribute():
+    names = registry.names("loss")
+    assert set(REPRESENTATION) <= set(names)
+    for name in names:
+        if name in REPRESENTATION:
+            assert registry.load("loss", name).representation == REPRESENTATION[name], name
+    # the attribute, not the name: a label-free plugin called "cross_something" stays what it declares
+    with pytest.raises(TypeError, match="representation = 'contrastiv'.*supervised, contrastive"):
+        type("CrossThing", (LossPlugin,), {"representation": "contrastiv"})
+    assert type("CrossThing", (LossPlugin,), {"representation": "contrastive"}).representation == "contrastive"

@@ -1,7 +1,7 @@
 """A tiny finished study (module-scoped, trained once): findings.json carries every configured
 finding with a word of the vocabulary and the numbers behind it, report.md says the same in
-words, --report_only rebuilds findings.json exactly without training, and k-NN runs carry no
-test_loss (their last training loss is train_loss)."""
+words, the floors gate groups below them, --report_only rebuilds findings.json exactly from
+the saved floors without training, and every loss is read out by its declared readout."""
 import json
 import os
 
@@ -34,7 +34,7 @@ def get_config(variant=None):
     c.timings = ml_collections.ConfigDict({
         "gradual_early": {"kind": "gradual", "begin": 0.0, "end": 0.5, "frequency": 0.25},
         "gradual_late": {"kind": "gradual", "begin": 0.5, "end": 0.9, "frequency": 0.25},
-        "oneshot_after": {"kind": "oneshot", "at": 1.0, "finetune_epochs": 1},
+        "oneshot_after": {"kind": "oneshot", "at": 1.0, "finetune_epochs": 1},  # one epoch more than gradual
     })
     c.sparsities = (0.5,)
     c.seeds = (0, 1)
@@ -71,23 +71,95 @@ def test_every_configured_finding_gets_a_word_and_its_numbers(study):
         assert FIELDS <= set(f), f
         assert f["verdict"] in WORDS and f["claim"] == ALL[f["finding"]]["claim"]
     by = {f["check"]: f for f in found}
-    assert by["contrastive_more_pies"]["verdict"] == "not measured"
     assert by["label_free_mask_overlap"]["verdict"] == "not measured"
-    # D1 by hand: per cell (loss, criterion, sparsity), mean over seeds of gradual_early - oneshot_after
-    # (and gradual_late - oneshot_after); two seeds cannot reach p < 0.05, so no cell is shown.
+
+
+def test_floors_are_measured_on_the_readout_and_gate_every_group_below_them(study):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from prunekit.study import datasets
+
+    floors = json.loads((study / "floors.json").read_text())
+    raw = [r for r in floors["rows"] if r["features"] == "raw_input"]
+    assert len(raw) == 1 and sorted(r["seed"] for r in floors["rows"] if r["features"] == "random_encoder") == [0, 1]
+    (xtr, ytr), (xte, yte) = datasets.arrays("digits", "train", ""), datasets.arrays("digits", "test", "")
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    probe.fit(xtr.reshape(len(xtr), -1), ytr)
+    assert raw[0]["test_accuracy"] == pytest.approx(probe.score(xte.reshape(len(xte), -1), yte), abs=1e-9)
+    # one epoch of training: the dense models do not beat the raw pixels by 0.02, so no finding gets a word
     rows = results.read_jsonl(str(study))
+    ce = np.mean([r["test_accuracy"] for r in rows if r["loss"] == "cross_entropy" and r["timing_kind"] == "dense"])
+    assert ce < raw[0]["test_accuracy"] + 0.02
+    by = {f["check"]: f for f in _findings(study)}
+    for check in ("contrastive_more_pies", "early_hurts_more", "gradual_beats_oneshot", "pie_overlap_low"):
+        assert by[check]["verdict"] == "not measured", check
+        assert f"below floor: dense cross_entropy reaches test_accuracy {ce:.3f}" in by[check]["reason"]
+    text = (study / "report.md").read_text()
+    assert "## Floors: what the readout gets without a trained encoder" in text and "no: below floor" in text
+    assert "## Readout and training budget per arm" in text
+
+
+def _leave_one_out_excess(study, rows, loss, timing, seed):
+    """PIEs of the pruned model of ``seed`` minus those of the dense model of ``seed``, both against
+    the modal label of the other dense models (a direct loop; ties to the smallest label)."""
+    def logits(rid):
+        return np.load(study / "runs" / rid / "predictions.npz")["logits"]
+    dense = {r["seed"]: logits(r["id"]) for r in rows if r["loss"] == loss and r["timing_kind"] == "dense"}
+    pruned = next(logits(r["id"]) for r in rows if r["loss"] == loss and r["timing"] == timing and r["seed"] == seed)
+    others = [dense[s].argmax(-1) for s in dense if s != seed]
+    ref = []
+    for i in range(pruned.shape[0]):
+        votes = [int(o[i]) for o in others]
+        ref.append(min(set(votes), key=lambda c: (-votes.count(c), c)))
+    ref = np.array(ref)
+    return int((pruned.argmax(-1) != ref).sum()) - int((dense[seed].argmax(-1) != ref).sum())
+
+
+def test_with_floors_cleared_report_only_gives_words_budgets_a2_and_a1_by_hand(study, tmp_path):
+    import shutil
+
+    from prunekit.study import datasets
+    from prunekit.study.analysis import population
+
+    copy = tmp_path / "cleared"
+    shutil.copytree(study, copy)
+    floors = json.loads((copy / "floors.json").read_text())
+    for r in floors["rows"]:  # a hand-built study whose models clear their floors
+        r["test_accuracy"] = 0.0
+    (copy / "floors.json").write_text(json.dumps(floors))
+    population._CACHE.clear()
+    assert study_main.main(["prunekit-study", "--report_only", f"--workdir={copy}", "--plots=false"]) == 0
+    by = {f["check"]: f for f in _findings(copy)}
+    rows = results.read_jsonl(str(copy))
+    # D1: one-shot fine-tunes one epoch more than gradual trains: unequal budgets, no comparison
+    steps = -(-datasets.n_train("digits", "") // 128)
     d1 = by["gradual_beats_oneshot"]
-    assert d1["verdict"] == "inconclusive" and d1["n_seeds"] == 2 and d1["seeds_needed"] >= 6
-    cells = {c["check"]: c for c in d1["rows"]}
+    assert d1["verdict"] == "not measured"
+    assert f"unequal budgets: optimizer_steps {steps} vs {2 * steps}" in d1["reason"]
+    # A2 by hand: per cell (loss, criterion, sparsity), mean over seeds of gradual_early - gradual_late
+    # (equal budgets); two seeds cannot reach p < 0.05, so the finding is inconclusive.
+    a2 = by["early_hurts_more"]
+    assert a2["verdict"] == "inconclusive" and a2["n_seeds"] == 2 and a2["seeds_needed"] >= 6
+    cells = {c["check"]: c for c in a2["rows"]}
     for loss in ("cross_entropy", "supcon"):
         acc = {(r["timing"], r["seed"]): r["test_accuracy"] for r in rows if r["loss"] == loss}
-        for g in ("gradual_early", "gradual_late"):
-            name = (f"test_accuracy: timing {g} vs timing oneshot_after at loss {loss}, "
-                    f"criterion magnitude, sparsity 0.5")
-            expected = np.mean([acc[(g, s)] - acc[("oneshot_after", s)] for s in (0, 1)])
-            assert cells[name]["effect"] == pytest.approx(expected, abs=1e-12)
-            assert sorted(cells[name]["rows"]) == sorted(r["id"] for r in rows if r["loss"] == loss
-                                                         and r["timing"] in (g, "oneshot_after"))
+        name = f"test_accuracy: timing gradual_early vs timing gradual_late at loss {loss}, criterion magnitude, sparsity 0.5"
+        expected = np.mean([acc[("gradual_early", s)] - acc[("gradual_late", s)] for s in (0, 1)])
+        assert cells[name]["effect"] == pytest.approx(expected, abs=1e-12)
+        assert sorted(cells[name]["rows"]) == sorted(r["id"] for r in rows if r["loss"] == loss
+                                                     and r["timing"] in ("gradual_early", "gradual_late"))
+    # A1 by hand: per (criterion, timing) at sparsity 0.5, mean over seeds of the supcon minus the
+    # cross-entropy excess PIEs (pruned minus dense, against the leave-one-out dense mode)
+    a1 = by["contrastive_more_pies"]
+    assert a1["verdict"] == "inconclusive" and a1["n_seeds"] == 2
+    cells = {c["check"]: c for c in a1["rows"]}
+    for timing in ("gradual_early", "gradual_late"):  # oneshot_after: the arms differ from gradual, not here
+        name = (f"pie_excess: loss supcon vs loss cross_entropy at criterion magnitude, timing {timing}")
+        expected = np.mean([_leave_one_out_excess(copy, rows, "supcon", timing, s)
+                            - _leave_one_out_excess(copy, rows, "cross_entropy", timing, s) for s in (0, 1)])
+        assert cells[name]["effect"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_report_says_the_verdicts_in_words(study):
@@ -102,6 +174,7 @@ def test_report_only_rebuilds_findings_exactly_and_trains_nothing(study, monkeyp
     from prunekit.study.execute import executors
 
     before = (study / "findings.json").read_bytes()
+    floors = (study / "floors.json").read_bytes()
     summary = (study / "summary.csv").read_bytes()
     run_files = {p: os.stat(p).st_mtime_ns for p in (study / "runs").rglob("*") if p.is_file()}
     for name in ("findings.json", "summary.csv", "report.md", "pies.csv"):
@@ -116,6 +189,7 @@ def test_report_only_rebuilds_findings_exactly_and_trains_nothing(study, monkeyp
     population._CACHE.clear()  # recomputed from the run directories, not remembered from the study
     assert study_main.main(["prunekit-study", "--report_only", f"--workdir={study}", "--plots=false"]) == 0
     assert (study / "findings.json").read_bytes() == before
+    assert (study / "floors.json").read_bytes() == floors  # read, not remeasured
     assert (study / "summary.csv").read_bytes() == summary
     assert (study / "pies.csv").exists()
     assert "| trunk steps trained in this invocation | 0 |" in (study / "report.md").read_text()
@@ -133,9 +207,15 @@ def test_report_only_refusals(study, tmp_path, capsys):
     assert "--retry_failed would be ignored" in capsys.readouterr().err
 
 
-def test_knn_runs_carry_no_test_loss_and_classifier_runs_do(study):
+def test_every_loss_is_read_out_by_its_declared_readout_with_its_budget(study):
+    from prunekit.study import datasets
+
     rows = [r for r in results.read_jsonl(str(study)) if r["status"] == "ok"]
-    knn = [r for r in rows if r.get("readout") == "knn"]
-    assert knn and all("test_loss" not in r and np.isfinite(r["train_loss"]) for r in knn)
+    probe = [r for r in rows if r["loss"] == "supcon"]
+    assert probe and all(r["readout"] == "linear_probe" and np.isfinite(r["test_loss"])
+                         and 0 <= r["knn_test_accuracy"] <= 1 for r in probe)
     ce = [r for r in rows if r["loss"] == "cross_entropy"]
-    assert ce and all(np.isfinite(r["test_loss"]) and r["test_loss"] != r["train_loss"] for r in ce)
+    assert ce and all(r["readout"] == "classifier" and r["test_loss"] != r["train_loss"] for r in ce)
+    steps = -(-datasets.n_train("digits", "") // 128)  # one epoch of ceil(n / batch) steps
+    assert {r["timing"]: r["optimizer_steps"] for r in rows} == {"dense": steps, "gradual_early": steps,
+                                                                 "gradual_late": steps, "oneshot_after": 2 * steps}

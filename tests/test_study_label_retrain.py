@@ -71,6 +71,7 @@ def test_retraining_with_labels_learns_the_task_and_keeps_pruned_weights_zero(di
                                 make_optimizer=lambda: keras.optimizers.SGD(0.05, momentum=0.9),
                                 fit_kwargs={"verbose": 0})
     assert out["retrained_test_accuracy"] > 0.6  # 5 classes: chance is 0.2
+    assert out["retrain_optimizer_steps"] == 4 * -(-len(train[0]) // 64)  # epochs x ceil(n / batch)
     for wr in prunekit.prunable.wrappers(model):
         for w, m, _t in wr.pruning_vars:
             assert np.all(w.numpy()[m.numpy() == 0] == 0)

@@ -94,7 +94,8 @@ def test_csvs_and_missing_inputs(workdir, tmp_path):
     w, rows = workdir
     paths = population.write_csvs(w, population.analyse(w, rows))
     assert sorted(os.path.basename(p) for p in paths) == ["mask_overlap.csv", "pie_difficulty.csv",
-                                                           "pie_noise_floor.csv", "pie_overlap.csv", "pies.csv"]
+                                                           "pie_noise_floor.csv", "pie_overlap.csv", "pie_seeds.csv",
+                                                           "pies.csv"]
     empty = population.analyse(str(tmp_path / "nothing"), rows)  # no saved arrays at all
     assert empty.pies == empty.difficulty == empty.pie_overlap == empty.mask_overlap == []
 
@@ -178,3 +179,15 @@ def test_overall_mask_iou_uses_the_layers_every_mask_has(tmp_path):
     assert table["a", "b", "h"] == pytest.approx(1 / 2)  # the pair shares h: {0} vs {0, 1}
     assert table["a", "b", "overall"] == pytest.approx(1 / 3)  # but overall is over l only: C has no h
     assert table["a", "c", "overall"] == pytest.approx(2 / 4) and ("a", "c", "h") not in table
+
+
+def test_pies_per_seed_against_the_leave_one_out_dense_mode_equal_hand_counts(workdir):
+    w, rows = workdir
+    got = {(p["timing"], p["seed"]): (p["pies"], p["floor"], p["excess"], p["id"])
+           for p in population.analyse(w, rows).pie_seeds}
+    # seed 0: reference = d1 = [0, 1, 2, 1]; d0 [0, 1, 2, 0] differs at ex3 -> floor 1
+    #   a0 [1, 1, 2, 0] differs at ex0, ex3 -> 2; b0 [1, 2, 2, 0] at ex0, ex1, ex3 -> 3
+    # seed 1: reference = d0 = [0, 1, 2, 0]; d1 [0, 1, 2, 1] differs at ex3 -> floor 1
+    #   a1 [1, 1, 2, 2] at ex0, ex3 -> 2; b1 [1, 2, 0, 0] at ex0, ex1, ex2 -> 3
+    assert got == {("g1", 0): (2, 1, 1, "a0"), ("g1", 1): (2, 1, 1, "a1"),
+                   ("g2", 0): (3, 1, 2, "b0"), ("g2", 1): (3, 1, 2, "b1")}

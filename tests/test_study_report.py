@@ -85,3 +85,28 @@ def test_legend_keeps_each_label_once_and_at_most_the_cap():
     assert legend.get_title().get_text() == "first 12 of 20 lines"
     assert all(ax.get_legend() is None for ax in axes)
     plt.close(fig)
+
+
+def test_floors_and_budget_sections_put_the_dense_models_next_to_their_floors():
+    from prunekit.study.report import budgets
+
+    rows = [{"id": f"{loss}{s}", "status": "ok", "loss": loss, "timing": "dense", "timing_kind": "dense",
+             "dataset": "digits", "model": "mlp", "seed": s, "test_accuracy": acc + 0.01 * s, "readout": readout,
+             "optimizer_steps": 120}
+            for loss, acc, readout in (("ce", 0.95, "classifier"), ("supcon", 0.90, "linear_probe")) for s in (0, 1)]
+    floors = {"readout_budget": ["lbfgs max_iter 1000, C 1"],
+              "rows": [{"dataset": "digits", "model": "mlp", "features": "raw_input", "seed": None,
+                        "test_accuracy": 0.92, "knn_test_accuracy": 0.97},
+                       {"dataset": "digits", "model": "mlp", "features": "random_encoder", "seed": 0,
+                        "test_accuracy": 0.80, "knn_test_accuracy": 0.85},
+                       {"dataset": "digits", "model": "mlp", "features": "random_encoder", "seed": 1,
+                        "test_accuracy": 0.84, "knn_test_accuracy": 0.87}]}
+    text = "\n".join(budgets.floors_section(rows, floors))
+    assert "| digits | mlp | random_encoder | 2 | 0.820 | 0.860 |" in text  # means over the two seeds
+    # ce: mean 0.955 > 0.92 + 0.02; supcon: mean 0.905 is not
+    assert "| ce | digits | mlp | classifier | 0.955 | 0.920 (raw_input) | yes |" in text
+    assert "| supcon | digits | mlp | linear_probe | 0.905 | 0.920 (raw_input) | no: below floor |" in text
+    assert "floors.json is missing" in "\n".join(budgets.floors_section(rows, None))
+    table = "\n".join(budgets.budget_section(rows, {"linear_probe": {"max_iter": 50}}))
+    assert "| supcon | dense | a linear probe on the frozen encoder | lbfgs max_iter 50, C 1 | 120 | - |" in table
+    assert "| ce | dense | its trained classifier head | trained with the model | 120 | - |" in table

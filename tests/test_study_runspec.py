@@ -88,6 +88,8 @@ def test_spec_is_frozen():
     ({"knn": {"k": 0}}, "evaluation.knn.k must be an integer >= 1, got 0"),
     ({"knn": {"kk": 5}}, "evaluation.knn: no option 'kk' (did you mean 'k'?)"),
     ({"sparsity": {"over": "all"}}, "evaluation.sparsity: no option 'over'"),
+    ({"linear_probe": {"C": 0}}, "evaluation.linear_probe.C must be a number > 0, got 0"),
+    ({"linear_probe": {"max_iter": 1.5}}, "evaluation.linear_probe.max_iter must be an integer >= 1, got 1.5"),
 ])
 def test_readout_options_fail_validation_in_one_line(evaluation, needle):
     from prunekit.study.runspec import validate
@@ -99,5 +101,7 @@ def test_readout_options_fail_validation_in_one_line(evaluation, needle):
 def test_readout_defaults_and_suggest():
     assert readouts.option({"knn": {"k": 7}}, "knn", "k") == 7
     assert readouts.option({}, "knn", "k") == 20
+    assert readouts.budget({}) == "lbfgs max_iter 1000, C 1"
+    assert readouts.budget({"linear_probe": {"C": 0.25}}) == "lbfgs max_iter 1000, C 0.25"
     assert suggest("gradaul", ["gradual", "oneshot"]) == " (did you mean 'gradual'?)"
     assert suggest("zzz", ["gradual"]) == ""

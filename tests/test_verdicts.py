@@ -52,7 +52,7 @@ def test_paired_five_pairs_cannot_reach_significance_and_says_seeds_needed():
 
 
 def test_paired_not_measured_and_bad_input():
-    assert V.paired_difference([1.0], [0.0]).verdict == V.NOT_MEASURED
+    assert V.paired_difference([], []).verdict == V.NOT_MEASURED  # one seed: inconclusive (test below)
     with pytest.raises(ValueError, match="pair the runs by seed"):
         V.paired_difference([1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match="'greater'"):
@@ -90,7 +90,7 @@ def test_tost_words():
     assert wide.verdict == V.INCONCLUSIVE and wide.effect == 0 and wide.seeds_needed > 4
     sd = np.std([-3, 3, -2, 2], ddof=1)
     assert wide.seeds_needed == math.ceil(((Z95 + 1.2815515655446004) * sd / 1.0) ** 2)
-    assert V.equivalence([1.0], [1.0], margin=1).verdict == V.NOT_MEASURED
+    assert V.equivalence([], [], margin=1).verdict == V.NOT_MEASURED
     with pytest.raises(ValueError, match="positive number"):
         V.equivalence([1, 2], [1, 2], margin=0)
 
@@ -313,3 +313,21 @@ def test_package_imports_without_tensorflow():
             "prunekit.verdicts.document; print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_one_seed_is_inconclusive_with_n_1_and_the_minimum_seeds_none_is_not_measured():
+    from prunekit.verdicts import family, paired
+
+    one = paired.paired_difference([0.8], [0.75], "greater")
+    # 1 pair: no test; the exact sign-flip test reaches p < 0.05 from 6 pairs (2 / 2^6 = 0.031 < 0.05 <
+    # 2 / 2^5 = 0.0625)
+    assert (one.verdict, one.n, one.seeds_needed) == (V.INCONCLUSIVE, 1, 6)
+    assert one.effect == pytest.approx(0.05)
+    tost = paired.equivalence([0.8], [0.79], 0.02)
+    assert (tost.verdict, tost.n, tost.seeds_needed) == (V.INCONCLUSIVE, 1, 2)
+    assert paired.paired_difference([], [], "greater").verdict == V.NOT_MEASURED
+    v = family.combine_cells([one.verdict_for("D1", "c", "cell a"), one.verdict_for("D1", "c", "cell b")],
+                             "D1", "c", "check")
+    assert (v.verdict, v.n_seeds, v.seeds_needed) == (V.INCONCLUSIVE, 1, 6)
+    text = v.describe()
+    assert "n = 1" in text and "at least 6 seeds" in text and "n = 0" not in text and "p n/a" not in text

@@ -358,3 +358,26 @@ def test_d2_check_null_and_power():
     _report("D2 check, both metrics 2 noise sd higher for gradual, 8 seeds", {w: effect.count(w) / n for w in V.WORDS},
             effect.count(V.REPRODUCED) / n)
     assert null.count(V.REPRODUCED) <= _limit(n) and effect.count(V.REPRODUCED) / n >= 0.5
+
+
+def test_a1_check_null_and_power():
+    from prunekit.verdicts import findings_ab as A
+
+    def records(rng, seeds, gain):
+        out = []
+        for s in range(seeds):
+            base = rng.normal(20, 5)  # a seed's trunk and initialisation: shared by both losses
+            for loss, shift in (("supcon", gain), ("ce", 0.0)):
+                out.append({"loss": loss, "criterion": "magnitude", "timing": "gradual", "sparsity": 0.9,
+                            "seed": s, "id": f"{loss}-{s}", "excess": base + shift + rng.normal(0, 2.0)})
+        return out
+
+    rep = {"supcon": "contrastive", "ce": "supervised"}
+    n, rng = 400, np.random.default_rng(21)
+    words = [A.a1_contrastive_more_pies(records(rng, 8, 0.0), rep).verdict for _ in range(n)]
+    _report("A1 check, null (equal excess PIEs), 8 seeds", {w: words.count(w) / n for w in V.WORDS})
+    assert words.count(V.REPRODUCED) <= _limit(n)
+    n = 200
+    hits = sum(A.a1_contrastive_more_pies(records(rng, 8, 3.0), rep).verdict == V.REPRODUCED for _ in range(n))
+    _report("A1 check, 3 more excess PIEs per seed (sd of a difference 2.8), 8 seeds", {}, hits / n)
+    assert hits / n >= 0.5

@@ -149,7 +149,7 @@ def test_a2_words_and_timing_labels_are_explicit():
 
 
 def test_a1_a3_a4_words():
-    assert A.a1_contrastive_more_pies().verdict == V.NOT_MEASURED
+    assert A.a1_contrastive_more_pies([], {}).verdict == V.NOT_MEASURED
     sets = [dict(group="ce/gradual", sparsity=0.9, pies=range(0, 40)), dict(group="supcon/gradual", sparsity=0.9,
                                                                             pies=range(40, 80))]
     assert A.a3_pie_overlap_low(sets, 359).verdict == V.REPRODUCED
@@ -171,3 +171,72 @@ def test_compare_refuses_an_ambiguous_test():
     with pytest.raises(ValueError, match="either direction"):
         cells.compare(d1_rows(6, 0.0), "D1", "c", "test_accuracy", {"timing": "gradual"},
                       {"timing": "oneshot_after"}, ("sparsity",), direction="greater", margin=0.01)
+
+
+# ---------------------------------------------------------------- floors and budgets
+def _dense(seeds, acc, loss="ce"):
+    return [dict(row(s, "dense", "dense", 0.0, loss=loss, test_accuracy=acc), dataset="digits", model="mlp")
+            for s in range(seeds)]
+
+
+FLOORS = {"rows": [{"dataset": "digits", "model": "mlp", "features": "raw_input", "seed": None, "test_accuracy": 0.90},
+                   {"dataset": "digits", "model": "mlp", "features": "random_encoder", "seed": 0, "test_accuracy": 0.80},
+                   {"dataset": "digits", "model": "mlp", "features": "random_encoder", "seed": 1, "test_accuracy": 0.86}]}
+
+
+@pytest.mark.parametrize("dense_acc,word", [(0.915, V.NOT_MEASURED), (0.93, V.REPRODUCED)])
+def test_a_group_below_its_floor_gets_no_verdict_and_one_above_gets_one(dense_acc, word):
+    from prunekit.verdicts import floors
+
+    # best floor: raw input 0.90 (random encoder: mean 0.83); margin 0.02 -> the dense models need > 0.92
+    rows = [dict(r, dataset="digits", model="mlp") for r in d1_rows(6, 0.02)] + _dense(6, dense_acc)
+    marked = floors.mark(rows, FLOORS)
+    assert all("below_floor" not in r for r in rows)  # the caller's rows are not changed
+    v = F.d1_gradual_beats_oneshot(marked)
+    assert v.verdict == word
+    if word == V.NOT_MEASURED:
+        assert v.reason == ("below floor: dense ce reaches test_accuracy 0.915, not above the raw input floor "
+                            "0.900 + margin 0.02") and v.n_seeds == 6
+    assert floors.floor_of(FLOORS, "digits", "mlp") == (pytest.approx(0.90), "raw_input")
+    assert floors.floor_of(FLOORS, "mnist", "mlp") is None and floors.mark(rows, None) == rows
+
+
+def test_arms_with_unequal_optimizer_steps_are_not_compared():
+    rows = [dict(r, optimizer_steps=130 if r["timing_kind"] == "oneshot" else 100) for r in d1_rows(6, 0.02)]
+    v = F.d1_gradual_beats_oneshot(rows)
+    assert v.verdict == V.NOT_MEASURED
+    assert "unequal budgets: optimizer_steps 100 vs 130" in v.reason
+    equal = [dict(r, optimizer_steps=100) for r in d1_rows(6, 0.02)]
+    assert F.d1_gradual_beats_oneshot(equal).verdict == V.REPRODUCED
+
+
+def a1_records(seeds, gain, noise=1.0, rng=None, losses=("supcon", "ce")):
+    """Per-seed excess PIEs of two losses at sparsity 0.9: supcon = ce + gain (+ noise)."""
+    rng = rng or np.random.default_rng(0)
+    out = []
+    for s in range(seeds):
+        base = rng.normal(20, 5)  # seed-level variation shared by both arms
+        for loss, shift in zip(losses, (gain, 0.0)):
+            out.append({"loss": loss, "criterion": "magnitude", "timing": "gradual", "sparsity": 0.9, "seed": s,
+                        "id": f"{loss}-{s}", "excess": base + shift + rng.normal(0, noise), "optimizer_steps": 100})
+    return out
+
+
+REPRESENTATION = {"supcon": "contrastive", "ce": "supervised", "rotation": "self_supervised"}
+
+
+def test_a1_words_read_the_plugins_attribute_not_the_name():
+    rec = a1_records(6, 5.0, noise=0.1)
+    v = A.a1_contrastive_more_pies(rec, REPRESENTATION)
+    assert v.verdict == V.REPRODUCED and v.p_value == pytest.approx(2 / 64)
+    by_seed = {(r["loss"], r["seed"]): r["excess"] for r in rec}
+    assert v.effect == pytest.approx(np.mean([by_seed[("supcon", s)] - by_seed[("ce", s)] for s in range(6)]))
+    assert A.a1_contrastive_more_pies(a1_records(6, -5.0, noise=0.1), REPRESENTATION).verdict == V.CONTRADICTED
+    # a loss whose name says nothing: it is contrastive because its plugin says so
+    renamed = [dict(r, loss={"supcon": "cross_thing", "ce": "ce"}[r["loss"]]) for r in rec]
+    assert A.a1_contrastive_more_pies(renamed, {"cross_thing": "contrastive", "ce": "supervised"}).verdict \
+        == V.REPRODUCED
+    assert A.a1_contrastive_more_pies(rec, {"supcon": "self_supervised", "ce": "supervised"}).verdict \
+        == V.NOT_MEASURED
+    low = A.a1_contrastive_more_pies(rec, REPRESENTATION, below={"ce": "below floor: dense ce ..."})
+    assert low.verdict == V.NOT_MEASURED and low.reason.startswith("below floor")

@@ -78,6 +78,7 @@ class Contrastive(LossPlugin):
     """
 
     num_views = 2
+    representation = "contrastive"
     statistics_augment = True
 
     def __init__(self, *, temperature: float = 0.5, projection_dims=(128, 128, 128),

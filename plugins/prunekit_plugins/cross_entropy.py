@@ -9,6 +9,7 @@ from prunekit.losses import LossPlugin
 
 
 class CrossEntropy(LossPlugin):
+    representation = "supervised"
     def __init__(self, *, crop_scale=(0.5, 1.0), jitter_p: float = 0.0, grayscale_p: float = 0.0,
                  **base):
         super().__init__(crop_scale=crop_scale, jitter_p=jitter_p, grayscale_p=grayscale_p, **base)

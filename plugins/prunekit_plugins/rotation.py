@@ -14,6 +14,7 @@ from prunekit.losses import HEAD_PREFIX, LossPlugin
 
 class Rotation(LossPlugin):
     needs_labels = False
+    representation = "self_supervised"
     num_views = 4
 
     def __init__(self, *, augment: bool = False, **base):

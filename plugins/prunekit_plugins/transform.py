@@ -23,6 +23,7 @@ NUM_TRANSFORMS = 4
 
 class Transform(LossPlugin):
     needs_labels = False
+    representation = "self_supervised"
     num_views = NUM_TRANSFORMS
 
     def __init__(self, *, augment: bool = False, **base):

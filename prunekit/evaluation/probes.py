@@ -9,6 +9,8 @@ transfer probes).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from prunekit import graph
@@ -25,17 +27,39 @@ def _check(train_features, train_labels, test_features, test_labels):
     return tr, np.asarray(train_labels).reshape(-1), te, np.asarray(test_labels).reshape(-1)
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels, *, C: float = 1.0,
-                 max_iter: int = 1000) -> dict:
-    """``accuracy`` (test) and ``train_accuracy`` of a logistic-regression probe."""
+def _fit_probe(tr, ytr, C: float, max_iter: int):
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    tr, ytr, te, yte = _check(train_features, train_labels, test_features, test_labels)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
-    clf.fit(tr, ytr)
+    with warnings.catch_warnings():  # the budget is max_iter by design: not converging is allowed
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(tr, ytr)
+
+
+def linear_probe(train_features, train_labels, test_features, test_labels, *, C: float = 1.0,
+                 max_iter: int = 1000) -> dict:
+    """``accuracy`` (test) and ``train_accuracy`` of a logistic-regression probe."""
+    tr, ytr, te, yte = _check(train_features, train_labels, test_features, test_labels)
+    clf = _fit_probe(tr, ytr, C, max_iter)
     return {"accuracy": float(clf.score(te, yte)), "train_accuracy": float(clf.score(tr, ytr))}
+
+
+def linear_probe_log_probs(train_features, train_labels, test_features, num_classes: int, *,
+                           C: float = 1.0, max_iter: int = 1000) -> np.ndarray:
+    """[test examples, ``num_classes``] log-probabilities of the logistic-regression probe above
+    (a linear head trained on frozen features, paper A's readout; its budget is ``max_iter``
+    lbfgs iterations at inverse L2 strength ``C``). A class absent from the training labels
+    gets log-probability -inf."""
+    tr, ytr, te, _ = _check(train_features, train_labels, test_features, np.zeros(len(test_features)))
+    if ytr.min() < 0 or ytr.max() >= num_classes:
+        raise ValueError(f"labels must lie in [0, {num_classes}); got {ytr.min()}..{ytr.max()}.")
+    clf = _fit_probe(tr, ytr, C, max_iter)
+    out = np.full((len(te), int(num_classes)), -np.inf, np.float32)
+    out[:, clf.classes_.astype(int)] = clf.predict_log_proba(te)
+    return out
 
 
 def knn_accuracy(train_features, train_labels, test_features, test_labels, k: int = 20, *,

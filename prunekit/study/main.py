@@ -192,11 +192,12 @@ def _run_all(study: Study) -> int | None:
 def _aggregate(study: Study, saved: dict) -> str:
     """results.jsonl, then summary.csv, population tables, findings.json, plots, report.md
     (:func:`prunekit.study.report.build.build`) (+ trunk.json)."""
-    from prunekit.study.execute import trunk
+    from prunekit.study.execute import floors, trunk
     from prunekit.study.report import build
     from prunekit.study.store import results, rundir
 
     results.write_jsonl(study.workdir, study.rows())
+    floors.write(study.workdir, [study.by_id[rid] for rid in study.ids])  # floors.json (--report_only reads it)
     all_rows = results.read_jsonl(study.workdir)  # what --report_only reads: one input, one report
     wall = time.perf_counter() - study.clock["start"]
     report_path = build.build(study.workdir, saved, all_rows, plots=study.flags.plots, wall_s=wall)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from prunekit.verdicts import paired
 from prunekit.verdicts.family import combine_cells
 from prunekit.verdicts.rows import matches, pair_by_seed, usable, values
-from prunekit.verdicts.vocabulary import NOT_MEASURED, Verdict, not_measured
+from prunekit.verdicts.vocabulary import NOT_MEASURED, Outcome, Verdict, not_measured
 
 
 def cell_values(rows, keys, where: dict) -> list[dict]:
@@ -26,8 +26,12 @@ def _label(cell: dict) -> str:
 
 def compare(rows, finding: str, claim: str, metric: str, arm_a: dict, arm_b: dict, keys, *,
             direction: str | None = "greater", margin: float | None = None, where: dict | None = None,
-            cell_in_b: bool = True, alpha: float = 0.05) -> list[Verdict]:
+            cell_in_b: bool = True, matched: str | None = None, alpha: float = 0.05) -> list[Verdict]:
     """One verdict per cell (combination of ``keys`` present in arm a): arm a vs arm b on ``metric``.
+
+    A cell that reads a row marked ``below_floor`` (:func:`prunekit.verdicts.floors.mark`) is
+    ``not measured`` with that reason; with ``matched`` (a budget field such as
+    ``optimizer_steps``) so is a cell whose two arms differ in it (unequal budgets).
 
     With ``cell_in_b=False`` the cell selects arm a's rows only (arm b is a reference such as
     the dense model of the same seed).
@@ -42,8 +46,12 @@ def compare(rows, finding: str, claim: str, metric: str, arm_a: dict, arm_b: dic
     out = []
     for cell in cell_values(usable(rows, metric), keys, {**where, **arm_a}):
         in_b = cell if cell_in_b else {}
-        a, b, ids = pair_by_seed(rows, metric, {**where, **cell, **arm_a}, {**where, **in_b, **arm_b})
-        if len(a) == 0:
+        a_where, b_where = {**where, **cell, **arm_a}, {**where, **in_b, **arm_b}
+        a, b, ids = pair_by_seed(rows, metric, a_where, b_where)
+        blocked = _blocked(usable(rows, metric, **a_where), usable(rows, metric, **b_where), matched)
+        if blocked:
+            result = Outcome(NOT_MEASURED, "paired by seed", n=len(a), reason=blocked)
+        elif len(a) == 0:
             result = not_measured("paired by seed", f"no seed with {metric} in both arms")
         elif margin is not None:
             result = paired.equivalence(a, b, margin, alpha)
@@ -52,6 +60,20 @@ def compare(rows, finding: str, claim: str, metric: str, arm_a: dict, arm_b: dic
         out.append(result.verdict_for(finding, claim, f"{metric}: {_label(arm_a)} vs {_label(arm_b)} at {_label(cell)}",
                                       ids))
     return out
+
+
+def _blocked(rows_a, rows_b, matched: str | None) -> str:
+    """Why a cell cannot be measured: a group below its floors, or arms with unequal budgets."""
+    low = [r["below_floor"] for r in list(rows_a) + list(rows_b) if r.get("below_floor")]
+    if low:
+        return "; ".join(dict.fromkeys(low))
+    if matched:
+        budget_a = sorted({r[matched] for r in rows_a if r.get(matched) is not None})
+        budget_b = sorted({r[matched] for r in rows_b if r.get(matched) is not None})
+        if budget_a and budget_b and budget_a != budget_b:
+            return (f"unequal budgets: {matched} {', '.join(map(str, budget_a))} vs {', '.join(map(str, budget_b))}; "
+                    f"give the compared arms the same training budget")
+    return ""
 
 
 def combined(cells, finding: str, claim: str, check: str, rule: str, missing: str, alpha: float = 0.05) -> Verdict:

@@ -79,7 +79,8 @@ def combine_cells(cells, finding: str, claim: str, check: str, rule: str = "all"
     test = f"per-cell tests, Holm over {len(measured)} cells, rule '{rule}'"
     if not measured:
         reasons = "; ".join(dict.fromkeys(c.reason for c in cells if c.reason))
-        return Verdict(finding, claim, check, NOT_MEASURED, test, rows=rows, reason=reasons or "no cell was measured")
+        return Verdict(finding, claim, check, NOT_MEASURED, test, rows=rows, reason=reasons or "no cell was measured",
+                       n_seeds=max((c.n_seeds for c in cells), default=0))
     words = [c.verdict for c in measured]
     signs = {np.sign(c.effect) for c in measured if not np.isnan(c.effect) and c.effect != 0}
     n_rep, n_con = words.count(REPRODUCED), words.count(CONTRADICTED)

@@ -3,7 +3,8 @@
 Each check returns a :class:`Verdict`; hypothesis, statistic, test, margin and rule are fixed
 here. B1/B2 read results.jsonl rows (see :mod:`prunekit.verdicts.findings_cd`) and a
 ``needs_labels`` map {loss label: whether its plugin trains on labels} (the plugin attribute,
-never the loss's name). A3/A4 read population outputs, as documented per check.
+never the loss's name); A1 reads per-seed PIE records and a ``representation`` map {loss label:
+its plugin's ``representation`` attribute}. A3/A4 read population outputs, as documented per check.
 """
 from __future__ import annotations
 
@@ -12,22 +13,45 @@ import itertools
 from prunekit.verdicts import cells as C
 from prunekit.verdicts import overlap, paired
 from prunekit.verdicts.rows import usable
-from prunekit.verdicts.vocabulary import NOT_MEASURED, Verdict
+from prunekit.verdicts.vocabulary import NOT_MEASURED, Verdict, not_measured
 
 ACCURACY_MARGIN_B = 0.02  # "about as good" / "preserves": within 2 accuracy points
 RETRAINED, TRANSFER = "retrained_test_accuracy", "transfer_probe_accuracy"
+RETRAIN_BUDGET = "retrain_optimizer_steps"  # B1's arms: the same label retraining for every mask
 B1_CLAIM = ("a pretext-task mask retrained with labels is about as good as a supervised mask, and both beat "
             "random masks at high sparsity")
 
 
-def a1_contrastive_more_pies(*_args, **_kwargs) -> Verdict:
-    """A1 needs one PIE count per seed (or per random split of the populations) for matched
-    contrastive and cross-entropy groups, and the dense random-split noise floor; the study
-    records one count per population, so no seed-paired test can be run: ``not measured``."""
-    return Verdict("A1", "at high sparsity contrastive models have more PIEs than CE models",
-                   "contrastive_more_pies", NOT_MEASURED, "paired sign-flip over PIE counts per split",
-                   reason="PIE counts are recorded once per population; a test needs them per split of the "
-                          "populations with the dense random-split noise floor; the study does not record them yet")
+A1_CLAIM = "at high sparsity contrastive models have more PIEs than CE models"
+PIE_EXCESS = "pie_excess"
+
+
+def a1_contrastive_more_pies(pie_seeds, representation: dict, alpha: float = 0.05, below: dict | None = None) -> Verdict:
+    """A1: ``pie_seeds`` holds one record per pruned run ({loss, criterion, timing, sparsity,
+    seed, id, excess, optimizer_steps}; :func:`prunekit.study.analysis.population.pie_seeds`):
+    its PIE count minus the dense model of its seed against the same leave-one-out reference
+    (the dense noise floor). ``representation`` maps a loss label to its plugin's attribute.
+    Per pair (loss whose plugin is ``contrastive``, loss whose plugin is ``supervised``) and cell
+    (criterion, timing) at the highest sparsity both have: H1 mean_seed(excess_contrastive -
+    excess_supervised) > 0, paired sign-flip test; arms of unequal ``optimizer_steps`` are not
+    compared. Rule ``any``. ``below``: {loss: reason} of losses below their floors."""
+    below = dict(below or {})
+    rows = [{"status": "ok", "id": p.get("id"), "seed": p["seed"], "loss": p["loss"], "criterion": p["criterion"],
+             "timing": p["timing"], "sparsity": p["sparsity"], PIE_EXCESS: float(p["excess"]),
+             "optimizer_steps": p.get("optimizer_steps"),
+             **({"below_floor": below[p["loss"]]} if p["loss"] in below else {})} for p in pie_seeds]
+    contrastive = sorted(k for k, v in representation.items() if v == "contrastive")
+    supervised = sorted(k for k, v in representation.items() if v == "supervised")
+    cells = []
+    for c in contrastive:
+        for s in supervised:
+            top = sorted({r["sparsity"] for r in rows if r["loss"] == c} & {r["sparsity"] for r in rows if r["loss"] == s})
+            if top:
+                cells += C.compare(rows, "A1", A1_CLAIM, PIE_EXCESS, {"loss": c}, {"loss": s}, ("criterion", "timing"),
+                                   where={"sparsity": top[-1]}, matched="optimizer_steps", alpha=alpha)
+    return C.combined(cells, "A1", A1_CLAIM, "contrastive_more_pies", "any",
+                      "needs per-seed PIE counts of pruned contrastive and supervised (cross-entropy) losses at a "
+                      "common sparsity, with dense models of the same seeds", alpha)
 
 
 def b1_label_free_mask_overlap(*_args, **_kwargs) -> Verdict:
@@ -49,21 +73,28 @@ def a2_early_hurts_more(rows, early: str = "gradual_early", late: str = "gradual
     Rows: ``test_accuracy`` of both timings sharing seeds."""
     claim = "the damage is largest when pruning starts early in training"
     cells = C.compare(rows, "A2", claim, "test_accuracy", {"timing": early}, {"timing": late},
-                      ("loss", "criterion", "sparsity"), direction="less", alpha=alpha)
+                      ("loss", "criterion", "sparsity"), direction="less", matched="optimizer_steps", alpha=alpha)
     return C.combined(cells, "A2", claim, "early_hurts_more", "any",
                       f"needs test_accuracy of timings {early!r} and {late!r} sharing seeds", alpha)
 
 
-def a3_pie_overlap_low(pie_sets, n_total: int, alpha: float = 0.05) -> Verdict:
+def a3_pie_overlap_low(pie_sets, n_total: int, alpha: float = 0.05, below: dict | None = None) -> Verdict:
     """A3: ``pie_sets`` is a list of dicts {"group": name, "sparsity": s, "pies": example indices}
-    out of ``n_total`` test examples. Every pair of groups at one sparsity: exact hypergeometric
-    test that the Jaccard index is below chance for sets of those sizes; rule ``all``."""
+    out of ``n_total`` test examples (``loss``: the group's loss, for ``below``: {loss: reason}
+    of losses below their floors, whose pairs are ``not measured``). Every pair of groups at one
+    sparsity: exact hypergeometric test that the Jaccard index is below chance for sets of those
+    sizes; rule ``all``."""
     claim = "PIEs differ between (loss x pruning method) pairs: overlap below chance for the sets' sizes"
+    below = dict(below or {})
     cells = []
     for p, q in itertools.combinations(pie_sets, 2):
         if p["sparsity"] != q["sparsity"] or len(p["pies"]) == 0 or len(q["pies"]) == 0:
             continue
-        out = overlap.jaccard_vs_chance(p["pies"], q["pies"], n_total, "lower", alpha)
+        low = [below[x["loss"]] for x in (p, q) if x.get("loss") in below]
+        if low:
+            out = not_measured("exact hypergeometric test of the intersection", "; ".join(dict.fromkeys(low)))
+        else:
+            out = overlap.jaccard_vs_chance(p["pies"], q["pies"], n_total, "lower", alpha)
         cells.append(out.verdict_for("A3", claim, f"{p['group']} vs {q['group']} at sparsity {p['sparsity']}"))
     return C.combined(cells, "A3", claim, "pie_overlap_low", "all",
                       "needs two non-empty PIE sets at one sparsity", alpha)
@@ -101,7 +132,7 @@ def b1_ssl_mask_as_good(rows, needs_labels: dict, alpha: float = 0.05) -> Verdic
         for lab in labelled:
             cells += C.compare(rows, "B1", B1_CLAIM, RETRAINED, {"loss": f}, {"loss": lab},
                                ("criterion", "timing", "sparsity"), direction=None, margin=ACCURACY_MARGIN_B,
-                               where={"criterion_plugin": [c for c in C.labels(rows, "criterion_plugin")
+                               matched=RETRAIN_BUDGET, where={"criterion_plugin": [c for c in C.labels(rows, "criterion_plugin")
                                                            if c not in ("random", "none")]}, alpha=alpha)
     if not any(c.verdict != NOT_MEASURED for c in cells):
         return C.combined([], "B1", B1_CLAIM, "ssl_mask_matches_supervised", "all",

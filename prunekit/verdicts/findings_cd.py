@@ -12,7 +12,7 @@ import numpy as np
 from prunekit.verdicts import cells as C
 from prunekit.verdicts.correlation import correlation_above
 from prunekit.verdicts.rows import usable
-from prunekit.verdicts.vocabulary import Verdict
+from prunekit.verdicts.vocabulary import NOT_MEASURED, Verdict
 
 CELL = ("loss", "criterion", "sparsity")
 LOCAL_CRITERIA = ("taylor1", "qm", "obd")  # LM, QM, OBD (METHODS.md, paper C)
@@ -20,6 +20,7 @@ FIRST_ORDER, SECOND_ORDER = "taylor1", ("qm", "obd")
 ACCURACY_MARGIN_C2 = 0.01  # "perform alike": test accuracies within 1 point after fine-tuning
 RHO_BOUND_C3 = -0.3  # "does not give better accuracy": Spearman rho of loss vs accuracy not below -0.3
 
+BUDGET = "optimizer_steps"  # D1/D2 compare arms of equal total optimizer steps only (issue 13, item 6)
 D1_CLAIM = "at equal sparsity gradual beats one-shot (test accuracy)"
 D2_CLAIM = "gradual reaches sharper minima and higher PSP-entropy than one-shot"
 
@@ -30,7 +31,8 @@ def _gradual_vs_oneshot(rows, finding, claim, metric, alpha):
     out = []
     for g in grads:
         for o in ones:
-            out += C.compare(rows, finding, claim, metric, {"timing": g}, {"timing": o}, CELL, alpha=alpha)
+            out += C.compare(rows, finding, claim, metric, {"timing": g}, {"timing": o}, CELL, matched=BUDGET,
+                             alpha=alpha)
     return out
 
 
@@ -38,7 +40,9 @@ def d1_gradual_beats_oneshot(rows, alpha: float = 0.05) -> Verdict:
     """D1: per cell (loss, criterion, sparsity) and pair of (gradual, one-shot) timings,
     H1 mean_seed(test_accuracy_gradual - test_accuracy_oneshot) > 0, paired sign-flip test.
     Rule ``any``: reproduced when at least one cell is, after Holm, and none is contradicted.
-    Rows: ``test_accuracy`` of ``timing_kind`` gradual and oneshot runs sharing seeds."""
+    A cell whose arms differ in ``optimizer_steps`` (e.g. one-shot with extra fine-tuning
+    epochs) is ``not measured``: unequal budgets. Rows: ``test_accuracy`` and
+    ``optimizer_steps`` of ``timing_kind`` gradual and oneshot runs sharing seeds."""
     cells = _gradual_vs_oneshot(rows, "D1", D1_CLAIM, "test_accuracy", alpha)
     return C.combined(cells, "D1", D1_CLAIM, "gradual_beats_oneshot", "any",
                       "needs test_accuracy of gradual and one-shot runs with common seeds", alpha)
@@ -104,7 +108,8 @@ def c2_orders_alike_with_locality(rows, alpha: float = 0.05) -> Verdict:
 def c3_preservation_not_predictive(rows, alpha: float = 0.05) -> Verdict:
     """C3: over the pruned groups (loss, criterion, timing, lam, local_steps, sparsity; seed means),
     Spearman rho of ``loss_after_prune`` vs ``test_accuracy``: reproduced when rho > -0.3 is shown
-    (non-inferiority by Fisher z), contradicted by a significant negative rho (permutation test)."""
+    (non-inferiority by Fisher z), contradicted by a significant negative rho (permutation test).
+    Rows marked ``below_floor`` make it ``not measured``."""
     claim = "better preserving the loss before fine-tuning does not give better accuracy after it"
     keys = ("loss", "criterion", "timing", "lam", "local_steps", "sparsity")
     groups: dict = {}
@@ -114,6 +119,10 @@ def c3_preservation_not_predictive(rows, alpha: float = 0.05) -> Verdict:
     x = [float(np.mean([r["loss_after_prune"] for r in g])) for g in groups.values()]
     y = [float(np.mean([r["test_accuracy"] for r in g])) for g in groups.values()]
     ids = [r["id"] for g in groups.values() for r in g]
+    low = [r["below_floor"] for g in groups.values() for r in g if r.get("below_floor")]
+    if low:  # groups below their floors: no verdict (prunekit.verdicts.floors)
+        return Verdict("C3", claim, "preservation_not_predictive", NOT_MEASURED, "Spearman rho over groups",
+                       rows=tuple(ids), reason="; ".join(dict.fromkeys(low)))
     return correlation_above(x, y, RHO_BOUND_C3, alpha).verdict_for("C3", claim, "preservation_not_predictive", ids)
 
 

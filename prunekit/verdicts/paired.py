@@ -96,7 +96,7 @@ def paired_difference(a, b, claim: str = "greater", alpha: float = 0.05, seed: i
     test = ("exact" if n <= EXACT_MAX_PAIRS else f"Monte Carlo ({MC_RESAMPLES})") + \
         " two-sided sign-flip permutation test on the mean paired difference, 95 % t-interval"
     if n < 2:
-        return not_measured(test, f"needs at least 2 seeds present in both arms, found {n}")
+        return _one_seed(test, d, power.min_pairs_sign_flip(alpha), "the exact sign-flip test")
     effect, sd = float(np.mean(d)), float(np.std(d, ddof=1))
     low, high = t_interval(d, 0.95)
     p = sign_flip_p(d, seed) if sd > 0 or effect != 0 else 1.0
@@ -110,6 +110,15 @@ def paired_difference(a, b, claim: str = "greater", alpha: float = 0.05, seed: i
     if n < floor and needed is None:
         needed = floor
     return Outcome(INCONCLUSIVE, test, effect, effect, low, high, p, n, _more_than(needed, n), reason)
+
+
+def _one_seed(test: str, d, needed: int, what: str) -> Outcome:
+    """No seed: ``not measured``. One seed: ``inconclusive`` with n = 1, its difference as the
+    effect (no spread, so no CI) and the fewest seeds ``what`` can decide with."""
+    if len(d) == 0:
+        return not_measured(test, "no seed present in both arms")
+    return Outcome(INCONCLUSIVE, test, NAN, float(d[0]), NAN, NAN, NAN, 1, needed,
+                   f"1 seed in both arms: {what} needs at least {needed}")
 
 
 def _more_than(needed, n):
@@ -126,7 +135,7 @@ def equivalence(a, b, margin: float, alpha: float = 0.05) -> Outcome:
     level = 1 - 2 * alpha
     test = f"TOST, two one-sided paired t-tests, margin +-{margin:g}, {level:.0%} t-interval"
     if n < 2:
-        return not_measured(test, f"needs at least 2 seeds present in both arms, found {n}")
+        return _one_seed(test, d, 2, "a paired t-test")
     effect, sd = float(np.mean(d)), float(np.std(d, ddof=1))
     low, high = t_interval(d, level)
     if sd == 0:  # a t-test is undefined; the differences are all equal to the mean

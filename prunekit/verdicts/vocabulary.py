@@ -120,9 +120,12 @@ class Verdict:
             return f"{head}, because {self.reason or 'the rows it needs are missing'}."
         effect = "" if math.isnan(self.effect) else f"effect {_num(self.effect)}" + (
             "" if math.isnan(self.ci_low) else f" (CI {_num(self.ci_low)} to {_num(self.ci_high)})") + ", "
-        numbers = f"{effect}{self.test}, p {_p(self.p_value)}, n = {self.n_seeds}"
+        p = "" if self.p_value is None or math.isnan(self.p_value) else f", p {_p(self.p_value)}"
+        numbers = f"{effect}{self.test}{p}, n = {self.n_seeds}"
         tail = ""
-        if self.verdict == INCONCLUSIVE and self.seeds_needed:
+        if self.verdict == INCONCLUSIVE and self.seeds_needed and self.n_seeds < 2:
+            tail = f"; a test needs at least {self.seeds_needed} seeds"
+        elif self.verdict == INCONCLUSIVE and self.seeds_needed:
             tail = f"; about {self.seeds_needed} seeds would resolve an effect this size at 80 % power"
         why = f" ({self.reason})" if self.reason else ""
         return f"{head}: {numbers}{tail}{why}."

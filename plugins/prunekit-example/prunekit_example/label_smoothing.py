@@ -28,6 +28,7 @@ class SmoothedCrossEntropy(keras.losses.Loss):
 
 
 class LabelSmoothing(LossPlugin):
+    representation = "supervised"
     def __init__(self, *, smoothing: float = 0.1, **base):
         super().__init__(**base)
         if not 0 <= smoothing < 1:

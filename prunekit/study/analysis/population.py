@@ -5,12 +5,17 @@
   the reference. ``prunekit.evaluation.pies``: modal labels over models, ties to the smallest.
 - PIE noise floor: per loss, PIEs between random halves of the dense population
   (:mod:`prunekit.study.analysis.noise_floor`).
+- PIEs per seed (finding A1's paired test): for a pruned model of seed s, the examples where
+  its prediction differs from the modal label of the dense models of the same loss other than
+  seed s (leave-one-out), minus the same count for the dense model of seed s (its own
+  leave-one-out noise floor): ``excess`` = pruned - dense disagreements with one reference.
+  Needs the dense model of seed s and at least one other dense model.
 - PIEs vs non-PIEs (paper A, finding 4): a per-example metric (``q_score``, ``pd_score``,
   ``prediction_depth`` from per_example.npz) averaged over a population's models per example
   (NaN-aware), then ``prunekit.evaluation.compare_pies`` (mean over PIEs vs non-PIEs), for the
   pruned and for the dense population; ``p`` is a two-sided Mann-Whitney U test (scipy).
-  Baldock's ``prediction_depth`` is left out for groups read out by k-NN (no classifier: its
-  reference, the output's argmax, means nothing there); ``pd_score`` uses true labels.
+  Baldock's ``prediction_depth`` is left out for groups read out by a linear probe (no
+  classifier output: its reference, the output's argmax, means nothing there); ``pd_score`` uses true labels.
 - PIE overlap (paper A, finding 3): Jaccard |A & B| / |A | B| of two groups' PIE sets at the
   same sparsity (NaN when both are empty); ``chance`` is the value expected for independent
   random sets of the same sizes, e / (|A| + |B| - e) with e = |A| |B| / N.
@@ -54,9 +59,12 @@ class Population:
     pie_overlap: list = field(default_factory=list)
     mask_overlap: list = field(default_factory=list)
     needs_labels: dict = field(default_factory=dict)  # loss label -> its plugin trains with labels
+    representation: dict = field(default_factory=dict)  # loss label -> its plugin's representation
     # [{group, sparsity, pies: test-example indices, n_total}] per pruned group (PIE overlap tests)
     pie_sets: list = field(default_factory=list)
     pie_noise_floor: list = field(default_factory=list)  # per loss: PIEs between halves of the dense population
+    pie_seeds: list = field(default_factory=list)  # per group and seed: PIEs and the dense leave-one-out floor
+    below: dict = field(default_factory=dict)  # loss label -> why it is below its floors (set by the checks)
     # (loss, criterion, timing, sparsity, population, metric) -> (per-example values, PIE mask)
     distributions: dict = field(default_factory=dict)
 
@@ -71,18 +79,28 @@ def _pair(a, b) -> dict:
             "criterion_a": a[1], "criterion_b": b[1], "timing_a": a[2], "timing_b": b[2]}
 
 
-def needs_labels(rows) -> dict:
-    """``{loss label: whether its plugin trains with labels}`` (the plugin's ``needs_labels``)."""
+def _plugin_attribute(rows, attribute: str) -> dict:
+    """``{loss label: the loss plugin's class attribute}`` (uninstalled plugins left out)."""
     from prunekit import registry
 
     out = {}
     for r in rows:
         if r["loss"] not in out:
             try:
-                out[r["loss"]] = bool(registry.load("loss", r.get("loss_plugin", r["loss"])).needs_labels)
+                out[r["loss"]] = getattr(registry.load("loss", r.get("loss_plugin", r["loss"])), attribute)
             except Exception:  # an uninstalled plugin: unknown, left out of label comparisons
                 continue
     return out
+
+
+def needs_labels(rows) -> dict:
+    """``{loss label: whether its plugin trains with labels}`` (the plugin's ``needs_labels``)."""
+    return {k: bool(v) for k, v in _plugin_attribute(rows, "needs_labels").items()}
+
+
+def representation(rows) -> dict:
+    """``{loss label: its plugin's representation}`` (supervised / contrastive / self_supervised)."""
+    return _plugin_attribute(rows, "representation")
 
 
 _FILES = {}  # path -> arrays, for the duration of one analyse() (each file is read once)
@@ -136,6 +154,35 @@ def pie_noise_floor(workdir: str, rows: list) -> list:
     return out
 
 
+def pie_seeds(workdir: str, rows: list) -> list:
+    """Per pruned run: ``{loss, criterion, timing, sparsity, seed, id, optimizer_steps, pies,
+    floor, excess, k_reference}`` (module doc: PIEs per seed)."""
+    from prunekit import evaluation
+
+    dense = {}
+    for r in rows:
+        if r["status"] == "ok" and r["timing_kind"] == "dense":
+            lg = _logits(workdir, r["id"])
+            if lg is not None:
+                dense.setdefault(r["loss"], {}).setdefault(r["seed"], lg)
+    out = []
+    for key, group in _groups(rows).items():
+        models = dense.get(key[0], {})
+        for r in group:
+            others = [lg for s, lg in sorted(models.items(), key=lambda t: str(t[0])) if s != r["seed"]]
+            lg = _logits(workdir, r["id"])
+            if lg is None or r["seed"] not in models or not others:
+                continue
+            classes = lg.shape[-1]
+            reference = evaluation.modal_labels(np.stack(others).argmax(-1), classes)
+            pies = int((lg.argmax(-1) != reference).sum())
+            floor = int((models[r["seed"]].argmax(-1) != reference).sum())
+            out.append({"loss": key[0], "criterion": key[1], "timing": key[2], "sparsity": key[3],
+                        "seed": r["seed"], "id": r["id"], "optimizer_steps": r.get("optimizer_steps"),
+                        "pies": pies, "floor": floor, "excess": pies - floor, "k_reference": len(others)})
+    return out
+
+
 def _pie_groups(workdir: str, rows: list):
     """Per group: the PIE result and the dense / pruned run ids whose logits were read."""
     from prunekit import evaluation
@@ -149,7 +196,7 @@ def _pie_groups(workdir: str, rows: list):
         result = evaluation.pies(np.stack([lg for _, lg in dense[key[0]]]), np.stack([lg for _, lg in pruned]))
         out[key] = {"result": result, "dense_ids": [i for i, _ in dense[key[0]]],
                     "pruned_ids": [i for i, _ in pruned],
-                    "classifier": all(r.get("readout") != "knn" for r in group)}
+                    "classifier": all(r.get("readout", "classifier") == "classifier" for r in group)}
     return out
 
 
@@ -161,7 +208,7 @@ def _pie_rows(groups):
 
 
 def _pie_sets(groups) -> list:
-    return [{"group": group_label(*k[:3]), "sparsity": k[3], "n_total": int(g["result"].mask.size),
+    return [{"group": group_label(*k[:3]), "loss": k[0], "sparsity": k[3], "n_total": int(g["result"].mask.size),
              "pies": np.flatnonzero(g["result"].mask).tolist()} for k, g in groups.items()]
 
 
@@ -301,8 +348,9 @@ def analyse(workdir: str, rows: list) -> Population:
         _CACHE[key] = Population(pies=_pie_rows(groups), difficulty=difficulty(workdir, groups, distributions),
                                  distributions=distributions,
                                  pie_overlap=pie_overlap(groups), mask_overlap=mask_overlap(workdir, rows),
-                                 needs_labels=needs_labels(rows), pie_sets=_pie_sets(groups),
-                                 pie_noise_floor=pie_noise_floor(workdir, rows))
+                                 needs_labels=needs_labels(rows), representation=representation(rows), pie_sets=_pie_sets(groups),
+                                 pie_noise_floor=pie_noise_floor(workdir, rows),
+                                 pie_seeds=pie_seeds(workdir, rows))
         _FILES.clear()
     return _CACHE[key]
 
@@ -316,6 +364,7 @@ def write_csvs(workdir: str, pop: Population) -> list:
     written = []
     pies = [{**p, "per_class": " ".join(str(c) for c in p["per_class"])} for p in pop.pies]
     for name, table in (("pies.csv", pies), ("pie_noise_floor.csv", pop.pie_noise_floor),
+                        ("pie_seeds.csv", pop.pie_seeds),
                         ("pie_difficulty.csv", pop.difficulty), ("pie_overlap.csv", pop.pie_overlap),
                         ("mask_overlap.csv", pop.mask_overlap)):
         if table:

@@ -9,8 +9,10 @@ goes on the representation layer, and the network trains with a fresh optimizer 
 run's training length with the mask fixed. The result, ``retrained_test_accuracy`` on the
 test split, compares masks found with and without labels on equal terms.
 
-A cross-entropy run's own last IMP round is exactly this retraining, so it is not repeated:
-its ``retrained_test_accuracy`` is its test accuracy.
+Every mask gets the same retraining, a cross-entropy mask too (its last IMP round already
+trained a classifier, but reusing it would give that arm a different budget and head than
+the others: issue 13, "arms with unequal budgets"); ``retrain_optimizer_steps`` records the
+retraining's optimizer steps, equal for every arm of a study.
 """
 from __future__ import annotations
 
@@ -45,4 +47,5 @@ def retrain(model, plugin, rewind_weights, *, train_data, test_data, num_classes
     if any(not np.array_equal(kept[n], masks[n]) for n in masks):
         raise RuntimeError("the mask changed while retraining with labels")  # Hold must keep it
     return {"retrained_test_accuracy": accuracy, "retrained_test_loss": loss,
-            "retrained_train_loss": float(history.history["loss"][-1])}
+            "retrained_train_loss": float(history.history["loss"][-1]),
+            "retrain_optimizer_steps": int(classifier.optimizer.iterations.numpy())}

@@ -1,7 +1,9 @@
-"""The evaluate stage of a run: the readout (test accuracy and loss, or k-NN on a frozen
-representation), the event metrics, sparsity and the suite's evaluators the config names.
+"""The evaluate stage of a run: the readout (test accuracy and loss of the classifier head of a
+supervised loss, or of a linear probe on the frozen representation of any other loss, plus
+its k-NN accuracy), the event metrics, sparsity, the training budget (``optimizer_steps``)
+and the suite's evaluators the config names.
 
-The study's own evaluator names (``accuracy``, ``sparsity``, ``knn``: the readout, always
+The study's own evaluator names (``accuracy``, ``linear_probe``, ``sparsity``, ``knn``: the readout, always
 measured; see :mod:`prunekit.study.runspec.readouts`) are not suite evaluators; every other name
 is one of :data:`prunekit.evaluation.suite.EVALUATORS`, whose declarations say which of its
 outputs are per-run metrics (``<evaluator>_<metric>``) and which are per-example arrays
@@ -20,7 +22,7 @@ from prunekit.study.runspec import readouts
 @dataclasses.dataclass
 class Measured:
     metrics: dict
-    logits: object  # test logits (one-hot k-NN votes for a representation loss)
+    logits: object  # test logits (the linear probe's log-probabilities for a representation loss)
     masks: dict
     per_example: dict
 
@@ -36,24 +38,41 @@ def _event_metrics(records) -> dict:
             "kl_prune": last["kl"]}
 
 
-def _readout(spec, data, run, history) -> tuple:
-    """``(metrics, logits)``: the classifier on the test split, or a k-NN classifier on the
-    frozen features of a representation loss (no ``test_loss`` then: the k-NN has no test loss;
-    the last training loss is ``train_loss``)."""
+def probe_readout(evaluation: dict, f_train, y_train, f_test, y_test, num_classes: int, knn: bool = True):
+    """``(metrics, log_probs)`` of the linear probe on frozen features (budget: the config's
+    ``linear_probe`` options), with the k-NN readout as ``knn_test_accuracy``; the run's
+    readout of a representation loss, and the floors' (:mod:`prunekit.study.execute.floors`)."""
+    from prunekit import evaluation as ev
+    from prunekit.evaluation.probes import linear_probe_log_probs
+
+    f_train, f_test = np.asarray(f_train).reshape(len(f_train), -1), np.asarray(f_test).reshape(len(f_test), -1)
+    log_probs = linear_probe_log_probs(
+        f_train, y_train, f_test, num_classes, C=float(readouts.option(evaluation, "linear_probe", "C")),
+        max_iter=int(readouts.option(evaluation, "linear_probe", "max_iter")))
+    loss, acc = ev.loss_and_accuracy(log_probs, y_test, from_logits=True)
+    metrics = {"test_loss": loss, "test_accuracy": acc, "readout": "linear_probe"}
+    if knn:
+        k = readouts.option(evaluation, "knn", "k")
+        pred = np.asarray(ev.knn_predict(f_train, y_train, f_test, k=k, metric="cosine"))
+        metrics["knn_test_accuracy"] = float((pred == np.asarray(y_test).reshape(-1)).mean())
+    return metrics, log_probs
+
+
+def _readout(spec, data, run) -> tuple:
+    """``(metrics, logits)``: a supervised loss's classifier on the test split (``readout``
+    ``classifier``), or the linear probe on the frozen encoder of a representation loss
+    (:func:`probe_readout`; its test log-probabilities are the logits PIEs read)."""
     from prunekit import evaluation
 
     model = run.model
     if run.classifier:
         logits = model.predict(data.x_test, batch_size=1024, verbose=0).astype(np.float32)
         loss, acc = evaluation.loss_and_accuracy(logits, data.y_test, from_logits=True)
-        return {"test_loss": loss, "test_accuracy": acc}, logits
+        return {"test_loss": loss, "test_accuracy": acc, "readout": "classifier"}, logits
     encoder = run.plugin.encoder(model)
     f_train = encoder.predict(data.x_train, batch_size=1024, verbose=0)
     f_test = encoder.predict(data.x_test, batch_size=1024, verbose=0)
-    k = readouts.option(spec.evaluation, "knn", "k")
-    pred = np.asarray(evaluation.knn_predict(f_train, data.y_train, f_test, k=k, metric="cosine"))
-    logits = np.eye(data.num_classes, dtype=np.float32)[pred]  # one-hot votes: PIEs need labels only
-    return {"test_accuracy": float((pred == data.y_test).mean()), "readout": "knn"}, logits
+    return probe_readout(spec.evaluation, f_train, data.y_train, f_test, data.y_test, data.num_classes)
 
 
 def _sparsity(model, dense_heads) -> dict:
@@ -97,11 +116,11 @@ def evaluate(spec, data, run, trained) -> Measured:
     metrics.update(_event_metrics(run.pruning.records if run.pruning else trained.rounds))
     if "accuracy" in trained.history:
         metrics["train_accuracy"] = float(trained.history["accuracy"][-1])
-    readout, logits = _readout(spec, data, run, trained.history)
+    readout, logits = _readout(spec, data, run)
     metrics.update(readout)
-    loss_name = "test_loss" if "test_loss" in metrics else "train_loss"
-    if not np.isfinite(metrics[loss_name]):
-        raise RunFailed(f"{loss_name.replace('_', ' ')} is {metrics[loss_name]}")
+    metrics["optimizer_steps"] = spec.total_steps(len(data.x_train))  # the arm's training budget
+    if not np.isfinite(metrics["test_loss"]):
+        raise RunFailed(f"test loss is {metrics['test_loss']}")
     masks = ({n: np.asarray(m.numpy() != 0) for n, m in prunable.mask_variables(model).items()}
              if spec.pruned else {})
     metrics.update(_sparsity(model, run.dense_heads))

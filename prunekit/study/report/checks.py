@@ -6,8 +6,11 @@ Every check has one signature::
 
     check(rows, pop, finding, alpha) -> prunekit.verdicts.Verdict
 
-``rows``: the results.jsonl rows; ``pop``: the
-:class:`prunekit.study.analysis.population.Population`; ``finding``: the config entry.
+``rows``: the results.jsonl rows, those of a (loss, dataset, model) group whose dense models do
+not clear the study's floors marked ``below_floor`` (:mod:`prunekit.verdicts.floors`; every
+cell reading them is ``not measured``: below floor); ``pop``: the
+:class:`prunekit.study.analysis.population.Population` with ``below`` ({loss: reason}) set for
+the population checks; ``finding``: the config entry.
 :func:`decide` runs the configured checks and applies Holm's correction (Holm 1979) across
 the study's findings (each finding already Holm-corrects its own cells), so a word
 ``reproduced`` / ``contradicted`` holds family-wise at ``alpha`` over the whole study.
@@ -20,6 +23,7 @@ import math
 from prunekit.verdicts import NOT_MEASURED, Verdict, adjust
 from prunekit.verdicts import findings_ab as AB
 from prunekit.verdicts import findings_cd as CD
+from prunekit.verdicts import floors as floor_lib
 
 ALPHA = 0.05
 PIE_METRICS = ("q_score", "pd_score")
@@ -30,18 +34,32 @@ def _a2(rows, pop, finding, alpha):
                                   alpha=alpha)
 
 
+def _below(pop) -> dict:
+    return dict(getattr(pop, "below", {}) or {})
+
+
+def _a1(rows, pop, finding, alpha):
+    return AB.a1_contrastive_more_pies(list(getattr(pop, "pie_seeds", []) or []),
+                                       dict(getattr(pop, "representation", {}) or {}), alpha, _below(pop))
+
+
 def _a3(rows, pop, finding, alpha):
     sets = list(getattr(pop, "pie_sets", []) or [])
     if not sets:
         return AB.a3_pie_overlap_low([], 1, alpha)
-    return AB.a3_pie_overlap_low(sets, sets[0]["n_total"], alpha)
+    return AB.a3_pie_overlap_low(sets, sets[0]["n_total"], alpha, _below(pop))
 
 
 def _a4(rows, pop, finding, alpha):
     diff = [d for d in (getattr(pop, "difficulty", []) or []) if d.get("population") == "pruned"
             and d.get("metric") in PIE_METRICS and math.isfinite(d.get("pie_mean", math.nan))
             and math.isfinite(d.get("non_pie_mean", math.nan))]
-    return AB.a4_pies_harder(diff, alpha)
+    low = _below(pop)
+    kept = [d for d in diff if d.get("loss") not in low]
+    if diff and not kept:
+        return Verdict("A4", "", "pies_harder", NOT_MEASURED, "paired sign-flip over groups",
+                       reason="; ".join(dict.fromkeys(low[d["loss"]] for d in diff)))
+    return AB.a4_pies_harder(kept, alpha)
 
 
 def _labels(pop) -> dict:
@@ -49,7 +67,7 @@ def _labels(pop) -> dict:
 
 
 CHECKS = {
-    "contrastive_more_pies": lambda rows, pop, f, alpha: AB.a1_contrastive_more_pies(),
+    "contrastive_more_pies": _a1,
     "early_hurts_more": _a2,
     "pie_overlap_low": _a3,
     "pies_harder": _a4,
@@ -118,8 +136,12 @@ def _one(question: str, f: dict, rows, pop, alpha) -> Verdict | None:
     return dataclasses.replace(v, finding=question, claim=claim, check=name)
 
 
-def decide(findings: dict, rows, pop, alpha: float = ALPHA) -> list[Verdict]:
-    """The verdict of every configured finding, in config order, Holm-corrected across them."""
+def decide(findings: dict, rows, pop, alpha: float = ALPHA, floors: dict | None = None) -> list[Verdict]:
+    """The verdict of every configured finding, in config order, Holm-corrected across them;
+    ``floors`` (floors.json, :mod:`prunekit.study.execute.floors`) gates the groups below them."""
+    rows = floor_lib.mark(rows, floors)
+    pop = dataclasses.replace(pop, below=floor_lib.losses_below(rows, floors)) if dataclasses.is_dataclass(pop) \
+        else pop
     out = [_one(q, dict(f), rows, pop, alpha) for q, f in (findings or {}).items()]
     return adjust(out, alpha)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 
-from prunekit.study.report import population as report_population
+from prunekit.study.report import budgets, population as report_population
 from prunekit.study.store import rundir
 from prunekit.verdicts import document
 
@@ -59,7 +59,7 @@ def findings_section(verdicts) -> list:
 
 
 def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: list, wall_s: float, pop=None,
-          verdicts=None, pop_error: str = "") -> str:
+          verdicts=None, pop_error: str = "", floors=None) -> str:
     """report.md from what the study measured; ``verdicts`` as findings.json holds them
     (:func:`prunekit.study.report.build.build` passes both; absent, they are computed here)."""
     if pop is None:
@@ -69,7 +69,7 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
     if verdicts is None:
         from prunekit.study.report import checks
 
-        verdicts = checks.decide(study.get("findings") or {}, rows, pop)
+        verdicts = checks.decide(study.get("findings") or {}, rows, pop, floors=floors)
     failed = [r for r in rows if r["status"] != "ok"]
     skipped = sorted({s for r in rows for s in str(r.get("skipped", "")).split(",") if s})
     parts = [f"# Study report: {study.get('study', '?')}", ""]
@@ -87,7 +87,8 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
                     f"{max(a for a, _ in achieved):.3f}, over all trainable weights "
                     f"{min(w for _, w in achieved):.3f}-{max(w for _, w in achieved):.3f} "
                     "(`achieved_sparsity`, `sparsity_all_weights` in results.jsonl)" if achieved else ""))
-    parts += ["", "## Test accuracy (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
+    parts += ["", "## Test accuracy of the readout (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
+    parts += budgets.floors_section(rows, floors) + budgets.budget_section(rows, study.get("evaluation") or {})
     if pop_error:
         parts.append(f"- population metrics not computed: {pop_error}")
     if pies:
