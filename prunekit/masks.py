@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 SCOPES = ("layer", "global", "erk")
-_SCOPE_HELP = "scope must be one of 'layer', 'global', 'erk' or 'N:M' with integers 1 <= N < M (e.g. '2:4')"
+_SCOPE_HELP = ("scope must be one of 'layer', 'global' or 'N:M' with integers 1 <= N < M (e.g. '2:4'), "
+               "or 'erk' (per layer at ERK sparsities)")
 
 
 def keep_count(size: int, sparsity: float) -> int:

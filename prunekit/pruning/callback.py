@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
@@ -255,10 +254,7 @@ class PruningCallback(keras.callbacks.Callback):
             record["target_per_layer"] = masks_lib.layer_sparsities(shapes, event.target, sched.scope)
         else:
             if sched.kind == "rigl":
-                from prunekit import statistics as statistics_lib
-                scores = statistics_lib.compute(model, self.data, ("gradient",), self.num_examples,
-                                                loss=self.loss)["gradient"]
-                scores = {n: np.abs(np.asarray(g)) for n, g in scores.items()}
+                scores = dynamic.gradient_scores(model, self.data, self.num_examples, self.loss)
             else:
                 scores = dynamic.random_scores(shapes, sched.seed, event.step)
             counts = dynamic.update(model, event.drop, scores)

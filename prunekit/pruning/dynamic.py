@@ -67,6 +67,30 @@ def random_scores(shapes: dict, seed: int, step: int) -> dict:
             for name, shape in shapes.items()}
 
 
+def gradient_scores(model, data, num_examples: int, loss=None) -> dict:
+    """RigL's regrowth scores |dL/dtheta|: the dense gradient of the loss (the loss plugin's
+    objective, :func:`prunekit.statistics.compute`) on the first ``num_examples`` of ``data``.
+
+    Under a tf.distribute strategy (``fit`` runs callbacks inside its scope, where Keras
+    refuses per-batch-mean losses outside ``compile``) the gradient is computed in a worker
+    thread, which has no strategy: it reads the mirrored weights' (identical) values.
+    """
+    import concurrent.futures
+
+    import tensorflow as tf
+
+    from prunekit import statistics
+
+    def compute():
+        grads = statistics.compute(model, data, ("gradient",), num_examples, loss=loss)["gradient"]
+        return {n: np.abs(np.asarray(g)) for n, g in grads.items()}
+
+    if not tf.distribute.has_strategy():
+        return compute()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(compute).result()
+
+
 def update(model, fraction: float, grow_scores: dict) -> dict:
     """Applies one drop/regrow update to a wrapped ``model``; returns ``{"dropped": ...,
     "regrown": ...}`` counts per weight. Regrown weights and their optimizer slots are zero."""
@@ -82,4 +106,4 @@ def update(model, fraction: float, grow_scores: dict) -> dict:
             "regrown": {n: int(((new[n] > 0) & (after[n] == 0)).sum()) for n in new}}
 
 
-__all__ = ["initial_masks", "drop_and_grow", "random_scores", "update"]
+__all__ = ["initial_masks", "drop_and_grow", "random_scores", "gradient_scores", "update"]

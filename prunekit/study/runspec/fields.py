@@ -10,7 +10,11 @@ TIMING_FIELDS = {
                 "finetune_learning_rate": None},
     "gradual": {"kind": None, "begin": 0.0, "end": 1.0, "frequency": 0.1, "power": 3, "initial": 0.0},
     "iterative": {"kind": None, "rate": 0.2, "rewind_to": 0.0, "retrain_with_labels": False},
+    # dynamic sparse training (prunekit.timing.DynamicSparse): sparse from step 0, drop/regrow
+    "set": {"kind": None, "update_every": 100, "drop_fraction": 0.3, "end": 0.75, "distribution": "erk"},
+    "rigl": {"kind": None, "update_every": 100, "drop_fraction": 0.3, "end": 0.75, "distribution": "erk"},
 }
+DYNAMIC_KINDS = ("set", "rigl")
 ALIASES = {"finetune_lr": "finetune_learning_rate"}  # config spelling -> spec key
 TRAIN_FIELDS = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9,
                 "weight_decay": 0.0}
