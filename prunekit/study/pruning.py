@@ -31,6 +31,12 @@ def schedule(kind: str, fields: dict, sparsity: float, seed: int = 0):
         return timed.Gradual(sparsity, **kwargs)
     if kind in dynamic.KINDS:
         return dynamic.DynamicSparse(sparsity, kind=kind, seed=seed, **kwargs)
+    if kind == "imp":  # IMP in one fit: the rate that reaches ``sparsity`` in ``rounds`` rounds
+        from prunekit.timing import Iterative
+        rounds = kwargs.get("rounds")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}.")
+        return Iterative(rounds, 1.0 - (1.0 - sparsity) ** (1.0 / rounds), kwargs.get("rewind_to", 0))
     raise ValueError(f"timing kind {kind!r} has no prunekit.timing schedule in the study")
 
 

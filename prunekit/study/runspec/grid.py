@@ -23,7 +23,9 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
                    ``distribution``: prunekit.timing.DynamicSparse, with a magnitude criterion).
                    Any timing may carry ``criteria``: the comma-separated criteria labels it
                    is crossed with (default all), e.g. pruning at initialisation with every
-                   criterion but gradual pruning with magnitude only.
+                   criterion but gradual pruning with magnitude only. ``imp`` (``rounds``,
+                   ``rewind_to``): IMP with rewinding inside the run's one training length
+                   (matched budget; ``iterative`` instead trains the full length per round).
 ``sparsities``     targets in [0, 1); ``seeds`` model seeds (a population for PIEs)
 ``scope``          ``layer`` or ``global`` ranking
 ``prune_heads``    also prune the loss plugin's heads (``head_*`` layers: classifier,
@@ -51,7 +53,7 @@ import math
 import numbers
 
 from prunekit.study.runspec import identity, timings
-from prunekit.study.runspec.fields import (ALIASES, DYNAMIC_KINDS, OPTIMIZERS, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS, ConfigError,
+from prunekit.study.runspec.fields import (ALIASES, DYNAMIC_KINDS, ONE_FIT_KINDS, OPTIMIZERS, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS, ConfigError,
                                            check_limits, suggest)
 from prunekit.study.runspec.types import Plugin, RunSpec, Timing, Training
 
@@ -86,7 +88,7 @@ def check_timing(label: str, timing: dict, epochs=None) -> list[str]:
             problems.append(f"{where}: {kind} timing has no field {key!r}{suggest(key, fields)}; "
                             f"fields: {', '.join(k for k in fields if k != 'kind')}")
     t = {**fields, **{ALIASES.get(k, k): v for k, v in timing.items()}}
-    if kind in ("oneshot", "gradual", *DYNAMIC_KINDS):
+    if kind in ONE_FIT_KINDS:
         if not problems:
             problems += timings.problems(where, t, epochs)
         return problems

@@ -42,7 +42,7 @@ def problems(where: str, timing: dict, epochs=None) -> list[str]:
         return [_where(where, str(e), timing)]
     out = []
     if isinstance(epochs, numbers.Real) and epochs > 0:
-        for f in {"oneshot": ("at",), "gradual": ("begin", "end")}.get(kind, ("end",)):
+        for f in {"oneshot": ("at",), "gradual": ("begin", "end"), "set": ("end",), "rigl": ("end",)}.get(kind, ()):
             t = getattr(schedule, f)
             if pruning.beyond_epochs(t, epochs):
                 out.append(f"{where}.{f} ({t}) is beyond the training length of {epochs} epochs")
