@@ -28,21 +28,28 @@ evaluator's non-zero parameters and dense / sparse FLOPs per example, and two ca
 after_training_beats_init (paired sign-flip per (sparsity, at-init criterion) cell, Holm, rule
 any) and rigl_matches_gradual (TOST within +-0.02 per sparsity, rule all).
 
-digits: lenet300_100 on the embedded digits (1,437 training images), 20 epochs of 23 steps,
-3 sparsities x 11 pruned regimes x 10 seeds + 10 dense = 340 runs. Seeds: the at-init finding
-has 15 cells; an exact one-sided sign-flip test over n seeds has smallest p 1/2^n, which must
-survive Holm over 15 cells and 2 findings (15 / 2^n < 0.025): n >= 10. Minimum detectable
-effect (paired, 80 % power, per cell at alpha 0.05 / 15 / 2): about 1.4 sd of the per-seed
-differences, i.e. about 1.5 accuracy points for the sd of 0.01 seen in the smoke run; TOST with
-margin 0.02 resolves a true RigL-gradual gap up to about 0.005 at that sd.
-Estimated time: 1.9 s per run measured in the smoke run below (12 runs in 23 s of training
-on a shared 2-core machine) -> about 12 min for 340 runs on 2 CPU cores; budget 30 min.
-cifar10: resnet20 (the catalogue's), 160 epochs, batch 128, SGD 0.1, 3 seeds (qualitative:
-verdicts will mostly be inconclusive with 3 seeds); days on one GPU.
+digits: lenet300_100 on the embedded digits (1,437 training images), 12 epochs of 23 steps,
+2 sparsities (0.8, 0.95) x 11 pruned regimes x 10 seeds + 10 dense = 230 runs. Seeds: the
+at-init finding has 10 cells (2 sparsities x 5 criteria); an exact one-sided sign-flip test over
+n seeds has smallest p 1/2^n, which must survive Holm over 10 cells and the 2 findings
+(10 / 2^n < 0.025): n >= 9, so 10 seeds. Minimum detectable effect: with 10 seeds a cell resolves
+only when (nearly) every seed's difference has the claimed sign, i.e. a mean difference of about
+2.5 sd of the per-seed differences (calibrated in tests/test_timing_axis_verdicts.py: power >= 0.5
+at 0.025 for sd(d) 0.01); the smoke run shows after-vs-init gaps of 1.4-10.5 accuracy points at
+s = 0.95. TOST (margin 0.02, 10 seeds) resolves when |mean gap| + 1.8 sd(d) / sqrt(10) < 0.02 in
+both cells, i.e. a true RigL-gradual gap below about 0.01 for sd(d) 0.015.
+Time: smoke run (12 runs, one seed, s = 0.95) measured 159 s of run time (4 s CPU per run) on
+a 2-core machine shared at load 12; estimated 230 x 4 s = 15 min on 2 free cores, within 30.
+cifar10: resnet20 (the catalogue's), 160 epochs, batch 128, SGD 0.1, 3 sparsities, 3 seeds:
+102 runs, estimated 4-5 days on one GPU (about an hour per run). Qualitative only: with 3 seeds
+the sign-flip test cannot resolve (it needs >= 6 pairs before Holm); raise --config.seeds for verdicts.
 
-Smoke run (1 seed, one sparsity, every regime: 12 runs):
+Smoke run (1 seed, one sparsity, every regime: 12 runs, about 1-3 minutes):
     prunekit-study --config=configs/timing_axis.py:digits --workdir=/tmp/ta \
-        --config.seeds="(0,)" --config.sparsities="(0.9,)"
+        --config.seeds="(0,)" --config.sparsities="(0.95,)"
+Only the regimes named (e.g. dynamic sparse training against gradual pruning):
+    prunekit-study --config=configs/timing_axis.py:digits --workdir=/tmp/ta-dst \
+        --config.only.timings=set,rigl,gradual_late --config.only.criteria=magnitude --config.seeds="(0,1)"
 """
 import ml_collections
 
