@@ -180,7 +180,7 @@ class PruningCallback(keras.callbacks.Callback):
         if due:
             event = due[-1]  # with steps_per_execution > 1 only the latest due event runs
             if isinstance(self.schedule, DynamicSparse):
-                return self._dynamic(event, due)
+                return self._dynamic(event)
             self.prune(event.target, step=event.step, local_steps=event.local_steps, split=event.split)
             if event.rewind:
                 self._rewind()
@@ -234,7 +234,7 @@ class PruningCallback(keras.callbacks.Callback):
         scope = self.scope if self.scope in ("layer", "erk") else "layer"
         return masks_lib.layer_sparsities(shapes, float(target), scope)
 
-    def _dynamic(self, event, due) -> None:
+    def _dynamic(self, event) -> None:
         """A DynamicSparse event: the random masks at step 0 (recorded like a prune), or one
         drop/regrow update (in ``events`` only: no before/after measurement each time)."""
         sched, model = self.schedule, self.model
@@ -300,9 +300,10 @@ def _check_dynamic(criterion, schedule, scope) -> None:
     if type(criterion) is not magnitude or criterion.lam:
         raise ValueError(f"{schedule!r} drops the smallest-magnitude weights: pass criterion='magnitude' "
                          f"(lam=0), got {criterion!r}.")
-    if scope not in ("layer", schedule.scope):
+    allowed = ["layer"] + ([schedule.scope] if schedule.scope != "layer" else [])
+    if scope not in allowed:
         raise ValueError(f"{schedule!r} sets each layer's sparsity by its distribution "
-                         f"({schedule.distribution!r}): scope must be 'layer' or {schedule.scope!r}, got {scope!r}.")
+                         f"({schedule.distribution!r}): scope must be {' or '.join(map(repr, allowed))}, got {scope!r}.")
 
 
 __all__ = ["PruningCallback"]

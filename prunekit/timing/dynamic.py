@@ -11,6 +11,10 @@ decays as RigL's cosine schedule (Evci et al. 2020, eq. 1):
     f_t = drop_fraction / 2 * (1 + cos(pi * t / T_end))
 
 Regrown weights and their optimizer state start at zero (:mod:`prunekit.pruning.dynamic`).
+RigL's dense gradient is the mean loss gradient over the ``PruningCallback``'s ``data`` (its
+first ``num_examples``), computed when the update is due: the compiled ``fit`` step consumes
+its own batch out of the callback's reach, so this is a fixed-sample estimate of the same
+gradient rather than the very batch of that step (RigL's code uses the current batch).
 In the :class:`~prunekit.timing.plan.Plan` the first event (step 0) sets the random masks
 and each update is an event with ``drop`` = f_t.
 """
