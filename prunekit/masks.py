@@ -9,14 +9,19 @@ Scope ``"N:M"`` (e.g. ``"2:4"``, the pattern sparse tensor cores accelerate; tfm
 (the kernel's second-to-last axis: Dense (in, out), Conv (..., in, out)) the N best-scored
 are kept, so the sparsity is exactly 1 - N/M. A kernel whose input dimension is not a
 multiple of M is refused (no partial groups), as is a target other than 1 - N/M.
+
+Scope ``"erk"``: each layer is ranked on its own at the Erdos-Renyi-Kernel sparsity of
+:func:`erk_sparsities` (Evci et al. 2020, RigL, section 3), which gives small layers more
+density and large ones less while the overall sparsity over the layers is the target.
 """
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-SCOPES = ("layer", "global")
-_SCOPE_HELP = "scope must be one of 'layer', 'global' or 'N:M' with integers 1 <= N < M (e.g. '2:4')"
+SCOPES = ("layer", "global", "erk")
+_SCOPE_HELP = ("scope must be one of 'layer', 'global' or 'N:M' with integers 1 <= N < M (e.g. '2:4'), "
+               "or 'erk' (per layer at ERK sparsities)")
 
 
 def keep_count(size: int, sparsity: float) -> int:
@@ -36,14 +41,16 @@ def _topk_mask(flat_scores: tf.Tensor, k: int) -> tf.Tensor:
 
 
 def topk_masks(scores: dict, sparsity: float, scope: str = "layer") -> dict:
-    """Binary float32 masks keeping the highest scores; ``scope`` is 'layer' or 'global'."""
+    """Binary float32 masks keeping the highest scores; ``scope`` is 'layer', 'global',
+    'erk' (per layer at :func:`erk_sparsities`) or 'N:M'."""
     check_sparsity(sparsity)
     nm = parse_nm(check_scope(scope))
     scores = {n: tf.convert_to_tensor(s, tf.float32) for n, s in scores.items()}
     if nm is not None:
         return nm_masks(scores, *nm, sparsity=sparsity)
-    if scope == "layer":
-        return {n: tf.reshape(_topk_mask(tf.reshape(s, [-1]), keep_count(_size(s), sparsity)),
+    if scope in ("layer", "erk"):
+        per_layer = layer_sparsities({n: s.shape for n, s in scores.items()}, sparsity, scope)
+        return {n: tf.reshape(_topk_mask(tf.reshape(s, [-1]), keep_count(_size(s), per_layer[n])),
                               s.shape) for n, s in scores.items()}
     names = list(scores)
     flat = tf.concat([tf.reshape(scores[n], [-1]) for n in names], 0)
@@ -52,8 +59,45 @@ def topk_masks(scores: dict, sparsity: float, scope: str = "layer") -> dict:
     return {n: tf.reshape(m, scores[n].shape) for n, m in zip(names, tf.split(mask, sizes))}
 
 
+def erk_sparsities(shapes: dict, sparsity: float) -> dict:
+    """Per-layer sparsities of the Erdos-Renyi-Kernel distribution (Evci et al. 2020, RigL).
+
+    Layer l (kernel shape (k_1, ..., k_r), n_l entries) gets density
+
+        d_l = eps * (k_1 + ... + k_r) / (k_1 * ... * k_r)     (ERK; Dense: (in + out) / (in * out))
+
+    with one eps for all layers, chosen so that sum_l d_l n_l = (1 - sparsity) * sum_l n_l.
+    A layer whose d_l would exceed 1 is kept dense (d_l = 1) and eps is solved again over the
+    others, largest raw density first, as in the RigL code's ``get_sparsities_erdos_renyi``.
+    Returns ``{name: 1 - d_l}``; the kept counts are then rounded per layer (:func:`keep_count`).
+    """
+    check_sparsity(sparsity)
+    sizes = {n: int(np.prod(s)) for n, s in shapes.items()}
+    raw = {n: float(sum(s)) / sizes[n] for n, s in shapes.items()}
+    dense: set = set()
+    budget = (1.0 - float(sparsity)) * sum(sizes.values())
+    while True:
+        free = [n for n in shapes if n not in dense]
+        if not free:
+            return {n: 0.0 for n in shapes}
+        eps = (budget - sum(sizes[n] for n in dense)) / sum(raw[n] * sizes[n] for n in free)
+        top = max(raw[n] for n in free)
+        if eps * top <= 1.0:
+            return {n: 0.0 if n in dense else 1.0 - eps * raw[n] for n in shapes}
+        dense |= {n for n in free if raw[n] == top}
+
+
+def layer_sparsities(shapes: dict, sparsity: float, scope: str = "layer") -> dict:
+    """The sparsity each layer is pruned to: ``sparsity`` for 'layer', ERK for 'erk'."""
+    if scope == "erk":
+        return erk_sparsities(shapes, sparsity)
+    if scope != "layer":
+        raise ValueError(f"per-layer sparsities exist for scope 'layer' or 'erk', got {scope!r}.")
+    return {n: float(sparsity) for n in shapes}
+
+
 def check_scope(scope) -> str:
-    """``scope`` itself when it is 'layer', 'global' or 'N:M' (1 <= N < M); else a one-line error."""
+    """``scope`` itself when it is 'layer', 'global', 'erk' or 'N:M' (1 <= N < M); else a one-line error."""
     if isinstance(scope, str) and scope in SCOPES:
         return scope
     parse_nm(scope)
@@ -61,7 +105,7 @@ def check_scope(scope) -> str:
 
 
 def parse_nm(scope) -> tuple[int, int] | None:
-    """``(N, M)`` of an 'N:M' scope, None for 'layer' / 'global'; a bad scope is refused."""
+    """``(N, M)`` of an 'N:M' scope, None for 'layer' / 'global' / 'erk'; a bad scope is refused."""
     if isinstance(scope, str) and scope in SCOPES:
         return None
     parts = scope.split(":") if isinstance(scope, str) else []

@@ -16,8 +16,9 @@ import tf_keras as keras
 
 from prunekit import checkpoint, prunable, registry
 from prunekit import masks as masks_lib
-from prunekit.pruning import masked_step, records
+from prunekit.pruning import dynamic, masked_step, records
 from prunekit.timing import local, units
+from prunekit.timing.dynamic import DynamicSparse
 from prunekit.timing.plan import Timing
 
 
@@ -30,13 +31,18 @@ class PruningCallback(keras.callbacks.Callback):
     Args:
       criterion: a registered criterion name (``prunekit-plugins`` lists them) or an instance.
       schedule: a :class:`prunekit.timing.Timing`: ``timing.OneShot`` (with local ``steps``),
-        ``timing.Gradual``, ``timing.Iterative`` (IMP: rounds, rewinding), ``timing.Hold`` or
-        a ``prunekit.schedules`` alias. It is resolved to optimizer steps when the first ``fit``
+        ``timing.Gradual``, ``timing.Iterative`` (IMP: rounds, rewinding), ``timing.Hold``,
+        ``timing.DynamicSparse`` (SET / RigL: random masks at step 0, then drop by magnitude
+        and regrow; needs the ``magnitude`` criterion, RigL also ``data``) or a
+        ``prunekit.schedules`` alias. It is resolved to optimizer steps when the first ``fit``
         starts (later fits with the same callback keep that plan); an epoch or fraction past
         the end of training is an error (times in steps are absolute optimizer steps and may
         fall in a later ``fit``). ``OneShot(finetune_epochs=...)`` is refused: one ``fit`` has
         no epochs after its end (fine-tune with a second ``fit``).
-      scope: ``"layer"`` (each layer reaches the target) or ``"global"`` (overall).
+      scope: ``"layer"`` (each layer reaches the target), ``"global"`` (overall), ``"erk"``
+        (each layer at its ERK sparsity, :func:`prunekit.masks.erk_sparsities`) or ``"N:M"``.
+        With ``DynamicSparse`` the per-layer sparsities are its ``distribution``'s ('layer' or
+        'erk' scope; 'erk' needs ``distribution="erk"``).
       data: examples for gradient / curvature statistics: a ``tf.data.Dataset`` of (x, y)
         batches or an (x, y) pair of arrays. Needed when the criterion requires statistics.
       num_examples: examples used for the statistics.
@@ -68,7 +74,9 @@ class PruningCallback(keras.callbacks.Callback):
         if getattr(schedule, "finetune_epochs", 0):
             raise ValueError(f"{schedule!r}: one fit cannot add fine-tuning epochs after its end; "
                              "pass schedule.without_finetune() and fine-tune with a second model.fit.")
-        masks_lib.check_scope(scope)  # 'layer', 'global' or 'N:M'; else a one-line error
+        masks_lib.check_scope(scope)  # 'layer', 'global', 'erk' or 'N:M'; else a one-line error
+        if isinstance(schedule, DynamicSparse):
+            _check_dynamic(self.criterion, schedule, scope)
         if isinstance(num_examples, bool) or not isinstance(num_examples, int) or num_examples < 1:
             raise ValueError(f"num_examples must be an integer >= 1, got {num_examples!r}.")
         if data is not None and not isinstance(data, (tf.data.Dataset, tuple, list)):
@@ -100,6 +108,8 @@ class PruningCallback(keras.callbacks.Callback):
             raise ValueError("PruningCallback needs a wrapped model: use model = prunekit.wrap(model) "
                              "before compile and fit.")
         needs = sorted(set(self.criterion.requires) - DATA_FREE)
+        if getattr(self.schedule, "kind", None) == "rigl":
+            needs = needs or ["gradient (RigL's regrowth)"]
         if needs and self.data is None:
             raise ValueError(f"criterion {type(self.criterion).__name__} needs statistics {needs}: "
                              "pass data=... (examples to estimate them on) to PruningCallback.")
@@ -169,6 +179,8 @@ class PruningCallback(keras.callbacks.Callback):
         self._pending = self._pending[len(due):]
         if due:
             event = due[-1]  # with steps_per_execution > 1 only the latest due event runs
+            if isinstance(self.schedule, DynamicSparse):
+                return self._dynamic(event)
             self.prune(event.target, step=event.step, local_steps=event.local_steps, split=event.split)
             if event.rewind:
                 self._rewind()
@@ -207,13 +219,50 @@ class PruningCallback(keras.callbacks.Callback):
             return out
 
         record = self.recorder.around(self.model, run, **info)
-        record["target_per_layer"] = ({n: float(target) for n in record["sparsity"]}
-                                      if self.scope != "global" else None)
+        record["target_per_layer"] = self._per_layer_targets(target)
         if self.verbose:
             print(f"prunekit: step {step}: {info['criterion']} {self.scope} target {target:.4f}, "
                   f"achieved {record['overall']:.4f} of the pruned layers, "
                   f"{record['overall_all_weights']:.4f} of all weights")
         return record["result"][-1]
+
+    def _per_layer_targets(self, target) -> dict | None:
+        """Each pruned weight's target ('layer', 'erk', N:M); None for 'global'."""
+        if self.scope == "global":
+            return None
+        shapes = {n: tuple(w.shape) for n, w in prunable.prunable_weights(self.model).items()}
+        scope = self.scope if self.scope in ("layer", "erk") else "layer"
+        return masks_lib.layer_sparsities(shapes, float(target), scope)
+
+    def _dynamic(self, event) -> None:
+        """A DynamicSparse event: the random masks at step 0 (recorded like a prune), or one
+        drop/regrow update (in ``events`` only: no before/after measurement each time)."""
+        sched, model = self.schedule, self.model
+        weights = prunable.prunable_weights(model)
+        shapes = {n: tuple(w.shape) for n, w in weights.items()}
+        if event.drop == 0.0:
+            def run():
+                masks = dynamic.initial_masks(shapes, event.target, sched.scope, sched.seed)
+                masked_step.apply_masks(model, {n: tf.convert_to_tensor(m) for n, m in masks.items()})
+                out = {"step": event.step, "applied_at": self._step, "target": event.target,
+                       **records.sparsity(model, masks)}
+                self.events.append(out)
+                return [out]
+            record = self.recorder.around(model, run, step=event.step, criterion=f"DynamicSparse({sched.kind})",
+                                          options=sched.get_config(), scope=sched.scope, target=event.target,
+                                          local_steps=1, split="exponential")
+            record["target_per_layer"] = masks_lib.layer_sparsities(shapes, event.target, sched.scope)
+        else:
+            if sched.kind == "rigl":
+                scores = dynamic.gradient_scores(model, self.data, self.num_examples, self.loss)
+            else:
+                scores = dynamic.random_scores(shapes, sched.seed, event.step)
+            counts = dynamic.update(model, event.drop, scores)
+            self.events.append({"step": event.step, "applied_at": self._step, "target": event.target,
+                                "drop": event.drop, **counts,
+                                **records.sparsity(model, {n: m.numpy() for n, m in
+                                                           prunable.mask_variables(model).items()})})
+        self._schedule_next()
 
     def _prune_once(self, target: float, step) -> dict:
         model = self.model
@@ -243,6 +292,18 @@ class PruningCallback(keras.callbacks.Callback):
     def get_config(self) -> dict:
         return {"criterion": self.criterion.get_config(), "schedule": self.schedule.get_config(),
                 "scope": self.scope, "num_examples": self.num_examples}
+
+
+def _check_dynamic(criterion, schedule, scope) -> None:
+    """What ``DynamicSparse`` can honour: magnitude drops, per-layer scopes matching it."""
+    magnitude = type(registry.get_criterion("magnitude"))
+    if type(criterion) is not magnitude or criterion.lam:
+        raise ValueError(f"{schedule!r} drops the smallest-magnitude weights: pass criterion='magnitude' "
+                         f"(lam=0), got {criterion!r}.")
+    allowed = ["layer"] + ([schedule.scope] if schedule.scope != "layer" else [])
+    if scope not in allowed:
+        raise ValueError(f"{schedule!r} sets each layer's sparsity by its distribution "
+                         f"({schedule.distribution!r}): scope must be {' or '.join(map(repr, allowed))}, got {scope!r}.")
 
 
 __all__ = ["PruningCallback"]

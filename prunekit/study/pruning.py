@@ -18,16 +18,25 @@ def length(steps_per_epoch: int, epochs: int):
     return Length(steps_per_epoch, epochs)
 
 
-def schedule(kind: str, fields: dict, sparsity: float):
-    """The :mod:`prunekit.timing` object of a oneshot/gradual timing at ``sparsity``;
-    ``fields`` are the spec's timing fields (without ``kind``/``label``)."""
-    from prunekit.timing import timed
+def schedule(kind: str, fields: dict, sparsity: float, seed: int = 0):
+    """The :mod:`prunekit.timing` object of a oneshot/gradual/set/rigl timing at ``sparsity``;
+    ``fields`` are the spec's timing fields (without ``kind``/``label``); ``seed`` seeds the
+    random masks and SET's regrowth of a set/rigl timing."""
+    from prunekit.timing import dynamic, timed
 
     kwargs = {_KWARGS.get(k, k): v for k, v in fields.items()}
     if kind == "oneshot":
         return timed.OneShot(sparsity, **kwargs)
     if kind == "gradual":
         return timed.Gradual(sparsity, **kwargs)
+    if kind in dynamic.KINDS:
+        return dynamic.DynamicSparse(sparsity, kind=kind, seed=seed, **kwargs)
+    if kind == "imp":  # IMP in one fit: the rate that reaches ``sparsity`` in ``rounds`` rounds
+        from prunekit.timing import Iterative
+        rounds = kwargs.get("rounds")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}.")
+        return Iterative(rounds, 1.0 - (1.0 - sparsity) ** (1.0 / rounds), kwargs.get("rewind_to", 0))
     raise ValueError(f"timing kind {kind!r} has no prunekit.timing schedule in the study")
 
 
@@ -52,14 +61,14 @@ def after_training(time, epochs) -> bool:
 
 
 def timed_callback(criterion, kind: str, fields: dict, sparsity: float, *, steps_per_epoch: int, epochs: int,
-                   scope, data, num_examples: int, loss, eval_batch):
-    """The run's :class:`prunekit.pruning.PruningCallback` for a oneshot/gradual timing; its
+                   scope, data, num_examples: int, loss, eval_batch, seed: int = 0):
+    """The run's :class:`prunekit.pruning.PruningCallback` for a oneshot/gradual/set/rigl timing; its
     ``records`` are the event records. A time beyond training raises ValueError here. A
     one-shot's fine-tuning is the run's second ``fit`` (the callback refuses fine-tuning
     fields it cannot honour inside one ``fit``)."""
     from prunekit.pruning import PruningCallback
 
-    sched = schedule(kind, fields, sparsity)
+    sched = schedule(kind, fields, sparsity, seed)
     if kind == "oneshot":
         sched = sched.without_finetune()
     size = length(steps_per_epoch, epochs)

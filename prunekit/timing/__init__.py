@@ -6,6 +6,8 @@
 - :mod:`~prunekit.timing.timed`: ``OneShot(target, at)``, ``Gradual(target, begin, end)``,
   ``Hold()``.
 - :mod:`~prunekit.timing.iterative`: ``Iterative(rounds, rate, rewind_to)``, IMP + rewinding.
+- :mod:`~prunekit.timing.dynamic`: ``DynamicSparse(target, kind="set"|"rigl", ...)``, sparse
+  training from step 0 with drop/regrow updates.
 - :mod:`~prunekit.timing.local`: a prune split into pi local steps (paper C).
 - :mod:`~prunekit.timing.control`: random masks with a mask's per-layer sparsity.
 
@@ -17,6 +19,7 @@ from prunekit.timing.units import Epochs, Fraction, Length, Steps, parse, resolv
 from prunekit.timing.plan import Event, Plan, Timing  # noqa: F401
 from prunekit.timing.timed import Gradual, Hold, OneShot  # noqa: F401
 from prunekit.timing.iterative import Iterative  # noqa: F401
+from prunekit.timing.dynamic import DynamicSparse  # noqa: F401
 
 __all__ = ["Steps", "Epochs", "Fraction", "Length", "parse", "resolve", "Timing", "Plan", "Event",
-           "OneShot", "Gradual", "Hold", "Iterative", "control", "local"]
+           "OneShot", "Gradual", "Hold", "Iterative", "DynamicSparse", "control", "local"]

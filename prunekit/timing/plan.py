@@ -1,6 +1,6 @@
 """The one schedule protocol: a :class:`Timing` resolves to a :class:`Plan` of events.
 
-Every timing (``OneShot``, ``Gradual``, ``Iterative``, ``Hold``) is a :class:`Timing`;
+Every timing (``OneShot``, ``Gradual``, ``Iterative``, ``Hold``, ``DynamicSparse``) is a :class:`Timing`;
 ``resolve(length)`` turns it, once the training length is known, into a :class:`Plan`: the
 pruning events in optimizer steps (step, target, local steps and their split, whether the
 weights are rewound after the event) and the rewind point. Steps are values of
@@ -16,13 +16,16 @@ import dataclasses
 class Event:
     """Prune to ``target`` at ``step`` in ``local_steps`` steps (split ``split``, see
     :mod:`prunekit.timing.local`); with ``rewind`` the surviving weights and the optimizer
-    state are then reset to the plan's rewind point."""
+    state are then reset to the plan's rewind point. ``drop`` > 0 (dynamic sparse training,
+    :mod:`prunekit.timing.dynamic`): instead of pruning, each layer drops this fraction of its
+    active weights and regrows as many, at constant sparsity ``target``."""
 
     step: int
     target: float
     local_steps: int = 1
     split: str = "exponential"
     rewind: bool = False
+    drop: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)

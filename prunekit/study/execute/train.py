@@ -65,7 +65,7 @@ def _pruning_callback(spec, data, plugin, classifier: bool):
                                   steps_per_epoch=spe, epochs=spec.train.epochs, scope=spec.scope,
                                   data=(data.x_train, data.y_train if plugin.needs_labels else None),
                                   num_examples=min(1000, len(data.x_train)), loss=plugin,
-                                  eval_batch=_eval_batch(data, classifier, n_eval))
+                                  eval_batch=_eval_batch(data, classifier, n_eval), seed=spec.seed)
 
 
 def prepare(spec, data, out_dir: str) -> Prepared:

@@ -24,6 +24,7 @@ from prunekit.verdicts import NOT_MEASURED, Verdict, adjust
 from prunekit.verdicts import findings_ab as AB
 from prunekit.verdicts import findings_cd as CD
 from prunekit.verdicts import floors as floor_lib
+from prunekit.verdicts import findings_timing as TA
 
 ALPHA = 0.05
 PIE_METRICS = ("q_score", "pd_score")
@@ -62,6 +63,14 @@ def _a4(rows, pop, finding, alpha):
     return AB.a4_pies_harder(kept, alpha)
 
 
+def _after_init(rows, pop, finding, alpha):
+    return TA.after_beats_init(rows, finding.get("after", "oneshot_after"), finding.get("init", "at_init"), alpha)
+
+
+def _rigl_gradual(rows, pop, finding, alpha):
+    return TA.rigl_matches_gradual(rows, finding.get("rigl", "rigl"), finding.get("gradual", "gradual_late"), alpha)
+
+
 def _labels(pop) -> dict:
     return dict(getattr(pop, "needs_labels", {}) or {})
 
@@ -80,6 +89,8 @@ CHECKS = {
     "gradual_beats_oneshot": lambda rows, pop, f, alpha: CD.d1_gradual_beats_oneshot(rows, alpha),
     "gradual_sharper_higher_psp_entropy": lambda rows, pop, f, alpha: CD.d2_gradual_sharper_higher_entropy(rows,
                                                                                                           alpha),
+    "after_training_beats_init": _after_init,
+    "rigl_matches_gradual": _rigl_gradual,
 }
 # Old names whose check was merged into another: refused, naming the new one.
 RENAMED = {"gradual_sharper": "gradual_sharper_higher_psp_entropy",
@@ -91,7 +102,8 @@ def names() -> list:
     return sorted(CHECKS)
 
 
-OPTIONS = {"early_hurts_more": ("early", "late")}  # finding keys a check reads besides claim and check
+OPTIONS = {"early_hurts_more": ("early", "late"), "after_training_beats_init": ("after", "init"),
+           "rigl_matches_gradual": ("rigl", "gradual")}  # finding keys a check reads besides claim and check
 
 
 def renamed(findings: dict) -> list[str]:

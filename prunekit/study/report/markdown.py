@@ -89,6 +89,11 @@ def write(workdir: str, study: dict, rows: list, summary, pies: list, plots: lis
                     "(`achieved_sparsity`, `sparsity_all_weights` in results.jsonl)" if achieved else ""))
     parts += ["", "## Test accuracy of the readout (mean ± 95 % CI over seeds)", "", accuracy_table(summary), ""]
     parts += budgets.floors_section(rows, floors) + budgets.budget_section(rows, study.get("evaluation") or {})
+    if "size_flops_sparse_mean" in summary:  # the size evaluator: what each regime costs at inference
+        parts += ["## Non-zero parameters and sparse FLOPs per example (size evaluator, mean ± 95 % CI)", "",
+                  "Non-zero parameters (all weights):", "", accuracy_table(summary, "size_nonzero_parameters"), "",
+                  "FLOPs per example counting only non-zero kernel weights:", "",
+                  accuracy_table(summary, "size_flops_sparse"), ""]
     if pop_error:
         parts.append(f"- population metrics not computed: {pop_error}")
     if pies:

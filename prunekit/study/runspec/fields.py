@@ -10,7 +10,16 @@ TIMING_FIELDS = {
                 "finetune_learning_rate": None},
     "gradual": {"kind": None, "begin": 0.0, "end": 1.0, "frequency": 0.1, "power": 3, "initial": 0.0},
     "iterative": {"kind": None, "rate": 0.2, "rewind_to": 0.0, "retrain_with_labels": False},
+    # dynamic sparse training (prunekit.timing.DynamicSparse): sparse from step 0, drop/regrow
+    "set": {"kind": None, "update_every": 100, "drop_fraction": 0.3, "end": 0.75, "distribution": "erk"},
+    "rigl": {"kind": None, "update_every": 100, "drop_fraction": 0.3, "end": 0.75, "distribution": "erk"},
 }
+DYNAMIC_KINDS = ("set", "rigl")
+# IMP with rewinding inside the run's one training length (prunekit.timing.Iterative in one fit):
+# rounds + 1 segments of epochs * spe // (rounds + 1) steps, rate 1 - (1 - sparsity) ** (1 / rounds);
+# rewind_to is a time inside the first segment (a float: a fraction of one segment).
+TIMING_FIELDS["imp"] = {"kind": None, "rounds": 3, "rewind_to": 0.1}
+ONE_FIT_KINDS = ("oneshot", "gradual", *DYNAMIC_KINDS, "imp")  # built and checked by prunekit.timing
 ALIASES = {"finetune_lr": "finetune_learning_rate"}  # config spelling -> spec key
 TRAIN_FIELDS = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9,
                 "weight_decay": 0.0}

@@ -18,7 +18,14 @@ A study config (``configs/*.py``, an ml_collections ``ConfigDict``) has these fi
                    vocabulary: a float is a fraction of training (0.0 = at initialisation,
                    1.0 = after training), an int or "200" optimizer steps, "3ep" epochs,
                    "50%" a fraction; oneshot/gradual entries become prunekit.timing.OneShot /
-                   Gradual and are validated by them (see prunekit.study.runspec.timings).
+                   Gradual and are validated by them (see prunekit.study.runspec.timings);
+                   ``set`` / ``rigl`` (``update_every``, ``drop_fraction``, ``end``,
+                   ``distribution``: prunekit.timing.DynamicSparse, with a magnitude criterion).
+                   Any timing may carry ``criteria``: the comma-separated criteria labels it
+                   is crossed with (default all), e.g. pruning at initialisation with every
+                   criterion but gradual pruning with magnitude only. ``imp`` (``rounds``,
+                   ``rewind_to``): IMP with rewinding inside the run's one training length
+                   (matched budget; ``iterative`` instead trains the full length per round).
 ``sparsities``     targets in [0, 1); ``seeds`` model seeds (a population for PIEs)
 ``scope``          ``layer`` or ``global`` ranking
 ``prune_heads``    also prune the loss plugin's heads (``head_*`` layers: classifier,
@@ -46,7 +53,7 @@ import math
 import numbers
 
 from prunekit.study.runspec import identity, timings
-from prunekit.study.runspec.fields import (ALIASES, OPTIMIZERS, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS, ConfigError,
+from prunekit.study.runspec.fields import (ALIASES, DYNAMIC_KINDS, ONE_FIT_KINDS, OPTIMIZERS, STRATEGIES, TIMING_FIELDS, TRAIN_FIELDS, ConfigError,
                                            check_limits, suggest)
 from prunekit.study.runspec.types import Plugin, RunSpec, Timing, Training
 
@@ -81,7 +88,7 @@ def check_timing(label: str, timing: dict, epochs=None) -> list[str]:
             problems.append(f"{where}: {kind} timing has no field {key!r}{suggest(key, fields)}; "
                             f"fields: {', '.join(k for k in fields if k != 'kind')}")
     t = {**fields, **{ALIASES.get(k, k): v for k, v in timing.items()}}
-    if kind in ("oneshot", "gradual"):
+    if kind in ONE_FIT_KINDS:
         if not problems:
             problems += timings.problems(where, t, epochs)
         return problems
@@ -124,16 +131,42 @@ def _entries(section: dict, what: str, problems: list) -> dict:
     return out
 
 
-def _timing_entries(c: dict, epochs, problems: list) -> dict:
-    entries = {}
+def _timing_entries(c: dict, epochs, problems: list) -> tuple[dict, dict]:
+    """``(entries, restrict)``: resolved timings, and per label the criteria labels it is
+    crossed with (its optional ``criteria`` field, comma-separated; absent = all)."""
+    entries, restrict = {}, {}
     for label, t in (c.get("timings") or {}).items():
-        found = check_timing(label, dict(t or {}), epochs)
+        t = dict(t or {})
+        chosen = [x.strip() for x in str(t.pop("criteria", "") or "").split(",") if x.strip()]
+        if chosen:
+            restrict[label] = chosen
+        found = check_timing(label, t, epochs)
         problems += found
         if not found:
-            entries[label] = resolve_timing(label, dict(t or {}))
+            entries[label] = resolve_timing(label, t)
     if not c.get("timings"):
         problems.append("config.timings is empty: give at least one timing")
-    return entries
+    return entries, restrict
+
+
+def _check_pairs(entries: dict, restrict: dict, criteria: dict, scope, problems: list) -> None:
+    """A timing's ``criteria`` names known criteria; set/rigl drop by magnitude only."""
+    for label, chosen in restrict.items():
+        problems += [f"timings.{label}.criteria: no criterion labelled {x!r}{suggest(x, criteria)}"
+                     for x in chosen if x not in criteria]
+    for label, t in entries.items():
+        if t["kind"] not in DYNAMIC_KINDS:
+            continue
+        if scope not in ("layer", "erk") or (scope == "erk" and t["distribution"] != "erk"):
+            problems.append(f"timings.{label} ({t['kind']}) sets per-layer sparsities by its distribution "
+                            f"{t['distribution']!r}: scope must be 'layer'{' or erk' if t['distribution'] == 'erk' else ''}, "
+                            f"got {scope!r}")
+        for crit in criteria.values():
+            if label in restrict and crit.label not in restrict[label]:
+                continue
+            if crit.plugin != "magnitude" or crit.options.get("lam"):
+                problems.append(f"timings.{label} ({t['kind']}) drops weights by magnitude: it cannot run with "
+                                f"criteria.{crit.label} ({crit.plugin}); add criteria=<a magnitude label> to the timing")
 
 
 def _train(c: dict, problems: list) -> dict:
@@ -229,10 +262,11 @@ def expand(config, check_plugins=True, checks=None) -> list[RunSpec]:
     problems: list[str] = []
     losses = _entries(c.get("losses"), "losses", problems)
     criteria = _entries(c.get("criteria"), "criteria", problems)
-    entries = _timing_entries(c, dict(c.get("train") or {}).get("epochs", TRAIN_FIELDS["epochs"]), problems)
+    entries, restrict = _timing_entries(c, dict(c.get("train") or {}).get("epochs", TRAIN_FIELDS["epochs"]), problems)
     train = _train(c, problems)
     sparsities, seeds, scope, strategy, prune_heads = _axes(c, problems)
     evaluation = {k: dict(v or {}) for k, v in (c.get("evaluation") or {"accuracy": {}}).items()}
+    _check_pairs(entries, restrict, criteria, c.get("scope", "layer"), problems)
     _only(c, {"losses": losses, "criteria": criteria, "timings": entries}, problems)
     problems += check_limits(c.get("divergence"))
     if check_plugins:
@@ -251,6 +285,8 @@ def expand(config, check_plugins=True, checks=None) -> list[RunSpec]:
             specs += [RunSpec(loss=loss, criterion=None, scope=None, timing=Timing("dense", "dense"),
                               sparsity=0.0, seed=int(seed), **common) for seed in seeds]
         for crit, timing, sparsity in itertools.product(criteria.values(), entries.values(), sparsities):
+            if timing["label"] in restrict and crit.label not in restrict[timing["label"]]:
+                continue
             t = dict(timing)
             if t["kind"] == "iterative":
                 t["rounds"] = iterative_rounds(float(sparsity), t["rate"])

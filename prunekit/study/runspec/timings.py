@@ -6,7 +6,9 @@ steps, ``"3ep"`` is epochs, ``"50%"`` a fraction. ``oneshot`` entries become
 ``prunekit.timing.OneShot`` (``at``, ``steps``, ``split``, ``finetune_epochs``,
 ``finetune_lr`` -- ``finetune_learning_rate`` is accepted as the same field and is the name
 kept in run specs), ``gradual`` entries ``prunekit.timing.Gradual`` (``begin``, ``end``,
-``frequency``, ``power``, ``initial``), both through :mod:`prunekit.study.pruning`. A
+``frequency``, ``power``, ``initial``), ``set`` / ``rigl`` entries ``prunekit.timing.DynamicSparse``
+(``update_every``, ``drop_fraction``, ``end``, ``distribution``), all through
+:mod:`prunekit.study.pruning`. A
 problem comes back as one line naming ``timings.<label>.<field>``.
 """
 from __future__ import annotations
@@ -40,7 +42,7 @@ def problems(where: str, timing: dict, epochs=None) -> list[str]:
         return [_where(where, str(e), timing)]
     out = []
     if isinstance(epochs, numbers.Real) and epochs > 0:
-        for f in {"oneshot": ("at",), "gradual": ("begin", "end")}[kind]:
+        for f in {"oneshot": ("at",), "gradual": ("begin", "end"), "set": ("end",), "rigl": ("end",)}.get(kind, ()):
             t = getattr(schedule, f)
             if pruning.beyond_epochs(t, epochs):
                 out.append(f"{where}.{f} ({t}) is beyond the training length of {epochs} epochs")

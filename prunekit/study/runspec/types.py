@@ -40,7 +40,7 @@ class Training:
 
 @dataclasses.dataclass(frozen=True)
 class Timing:
-    """``kind`` is dense, oneshot, gradual or iterative; the fields of other kinds are None."""
+    """``kind`` is dense, oneshot, gradual, iterative, set or rigl; the fields of other kinds are None."""
     kind: str
     label: str = ""
     at: object = None
@@ -57,6 +57,9 @@ class Timing:
     rewind_to: object = None
     retrain_with_labels: object = None
     rounds: object = None
+    update_every: object = None
+    drop_fraction: object = None
+    distribution: object = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "Timing":
@@ -74,7 +77,7 @@ class Timing:
         return {"label": self.label, "kind": self.kind, **self.fields()}
 
     def event_steps(self, sparsity: float, steps_per_epoch: int, epochs: int) -> list:
-        """Event steps of a oneshot/gradual timing (ValueError when not resolvable)."""
+        """Event steps of a oneshot/gradual/set/rigl timing (ValueError when not resolvable)."""
         from prunekit.study import pruning
 
         return pruning.event_steps(self.kind, self.fields(), sparsity, steps_per_epoch, epochs)
