@@ -28,12 +28,17 @@ Smoke run (30 runs, about 3 minutes on 2 CPU cores):
 import ml_collections
 
 VARIANTS = {
-    "digits": dict(dataset="digits", model="convnet", model_options={"filters": (8, 16), "hidden": 32},
-                   epochs=6, batch_size=128, seeds=tuple(range(5)), sparsities=(0.3, 0.5, 0.7, 0.9), ft=2),
+    "digits": dict(dataset="digits", model="convnet", model_options={"filters": (16, 32), "hidden": 64},
+                   epochs=40, batch_size=128, lr=0.02, seeds=tuple(range(6)), sparsities=(0.5, 0.9), ft=3,
+                   # 8x8 digits: mild views (no flip: digits are not mirror-symmetric; crops keep >= 60 %)
+                   views={"crop_scale": (0.6, 1.0), "flip": False},
+                   ce_views={"crop_scale": (0.8, 1.0), "flip": False, "jitter": (0.0, 0.0, 0.0, 0.0)}),
     "mnist": dict(dataset="mnist", model="lenet5", model_options={}, epochs=20, batch_size=256,
                   seeds=tuple(range(10)), sparsities=(0.3, 0.5, 0.7, 0.9, 0.95), ft=5),
     "cifar10": dict(dataset="cifar10", model="wrn", model_options={"depth": 16, "width": 2}, epochs=500,
                     batch_size=1024, seeds=tuple(range(30)), sparsities=(0.3, 0.5, 0.7, 0.9, 0.95, 0.99), ft=30),
+    "mnist1d": dict(dataset="mnist1d", model="resnet1d", model_options={"depth": 8, "width": 16}, epochs=10,
+                    batch_size=128, lr=0.05, seeds=tuple(range(6)), sparsities=(0.5, 0.9), ft=2),
 }
 
 
@@ -46,11 +51,12 @@ def get_config(variant="digits"):
     c.model = v["model"]
     c.model_options = ml_collections.ConfigDict(v["model_options"])
     c.train = ml_collections.ConfigDict(dict(epochs=v["epochs"], batch_size=v["batch_size"], optimizer="sgd",
-                                             learning_rate=0.05, momentum=0.9, weight_decay=4e-4))
+                                             learning_rate=v.get("lr", 0.05), momentum=0.9, weight_decay=4e-4))
+    views, ce_views = v.get("views", {}), v.get("ce_views", {})
     c.losses = ml_collections.ConfigDict({
-        "cross_entropy": {},
-        "supcon": {"temperature": 0.5, "base_temperature": 0.07},
-        "simclr": {"temperature": 0.5},
+        "cross_entropy": dict(ce_views),
+        "supcon": {"temperature": 0.5, "base_temperature": 0.07, **views},
+        "simclr": {"temperature": 0.5, **views},
     })
     c.criteria = ml_collections.ConfigDict({"magnitude": {}})
     c.timings = ml_collections.ConfigDict({

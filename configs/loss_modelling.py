@@ -25,7 +25,10 @@ Smoke run (a tiny subset, 5 runs, about a minute on 2 CPU cores):
 import ml_collections
 
 VARIANTS = {
-    "digits": dict(dataset="digits", epochs=10, seeds=(0, 1, 2), sparsity=0.9, lams=(0.0, 1e-3, 1e-1, 1e1), ft=3),
+    "digits": dict(dataset="digits", model="convnet", model_options={"filters": (16, 32), "hidden": 64, "activation": "tanh"},
+                   epochs=30, seeds=tuple(range(6)), sparsity=0.9, lams=(0.0, 1e-1, 1e1), ft=3,
+                   augment={"crop_scale": (0.8, 1.0), "flip": False, "jitter": (0.0, 0.0, 0.0, 0.0)}),
+    "mnist1d": dict(dataset="mnist1d", epochs=20, seeds=tuple(range(6)), sparsity=0.9, lams=(0.0, 1e-1, 1e1), ft=3),
     "mnist": dict(dataset="mnist", epochs=30, seeds=(0, 1, 2, 3, 4), sparsity=0.98847,
                   lams=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2), ft=10),
 }
@@ -37,11 +40,12 @@ def get_config(variant="digits"):
     c.study = f"loss_modelling:{variant or 'digits'}"
     c.dataset = v["dataset"]
     c.data_dir = ""
-    c.model = "tanh_mlp"
-    c.model_options = ml_collections.ConfigDict({})
+    c.model = v.get("model", "tanh_mlp")
+    c.model_options = ml_collections.ConfigDict(v.get("model_options", {}))
     c.train = ml_collections.ConfigDict(dict(epochs=v["epochs"], batch_size=64, optimizer="sgd", learning_rate=0.05,
                                              momentum=0.9, weight_decay=0.0))
-    c.losses = ml_collections.ConfigDict({"cross_entropy": {"augment": False}})
+    augment = v.get("augment")
+    c.losses = ml_collections.ConfigDict({"cross_entropy": {"augment": True, **augment} if augment else {"augment": False}})
     criteria = {}
     for plugin in ("magnitude", "taylor1", "qm", "obd"):
         for lam in v["lams"]:

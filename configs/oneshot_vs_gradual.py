@@ -14,9 +14,12 @@ cifar10 (resnet20, GPU).
 import ml_collections
 
 VARIANTS = {
-    "digits": dict(dataset="digits", model="lenet300_100", epochs=10, batch_size=64, seeds=(0, 1, 2), ft=3),
+    "digits": dict(dataset="digits", model="convnet", model_options={"filters": (16, 32), "hidden": 64}, epochs=30,
+                   batch_size=64, seeds=tuple(range(6)), ft=3, sparsities=(0.8, 0.9, 0.95),
+                   augment={"crop_scale": (0.8, 1.0), "flip": False, "jitter": (0.0, 0.0, 0.0, 0.0)}),
     "mnist": dict(dataset="mnist", model="lenet300_100", epochs=30, batch_size=128, seeds=(0, 1, 2, 3, 4), ft=10),
     "cifar10": dict(dataset="cifar10", model="resnet20", epochs=160, batch_size=128, seeds=(0, 1, 2), ft=40),
+    "mnist1d": dict(dataset="mnist1d", model="conv1d", epochs=20, batch_size=128, seeds=tuple(range(6)), ft=3),
 }
 
 
@@ -27,16 +30,17 @@ def get_config(variant="digits"):
     c.dataset = v["dataset"]
     c.data_dir = ""
     c.model = v["model"]
-    c.model_options = ml_collections.ConfigDict({})
+    c.model_options = ml_collections.ConfigDict(v.get("model_options", {}))
     c.train = ml_collections.ConfigDict(dict(epochs=v["epochs"], batch_size=v["batch_size"], optimizer="sgd",
-                                             learning_rate=0.05, momentum=0.9, weight_decay=1e-4))
-    c.losses = ml_collections.ConfigDict({"cross_entropy": {"augment": False}})
+                                             learning_rate=v.get("lr", 0.05), momentum=0.9, weight_decay=1e-4))
+    augment = v.get("augment")
+    c.losses = ml_collections.ConfigDict({"cross_entropy": {"augment": True, **augment} if augment else {"augment": False}})
     c.criteria = ml_collections.ConfigDict({"magnitude": {}})
     c.timings = ml_collections.ConfigDict({
         "oneshot_after": {"kind": "oneshot", "at": 1.0, "finetune_epochs": v["ft"], "finetune_learning_rate": 0.005},
         "gradual": {"kind": "gradual", "begin": 0.1, "end": 0.7, "frequency": 0.02},
     })
-    c.sparsities = (0.5, 0.8, 0.9, 0.95)
+    c.sparsities = v.get("sparsities", (0.5, 0.8, 0.9, 0.95))
     c.seeds = v["seeds"]
     c.scope = "layer"
     c.prune_heads = False  # heads (head_* layers) stay dense; only the encoder is pruned

@@ -24,8 +24,14 @@ Smoke run (a tiny subset, about a minute):
 import ml_collections
 
 VARIANTS = {
-    "digits": dict(dataset="digits/0-4", model="convnet", model_options={"filters": (8, 16), "hidden": 32},
-                   epochs=6, seeds=(0, 1, 2), sparsities=(0.488, 0.738, 0.893), transfer="digits/5-9"),
+    "digits": dict(dataset="digits/0-4", model="convnet", model_options={"filters": (16, 32), "hidden": 64},
+                   epochs=15, lr=0.02, seeds=tuple(range(6)), sparsities=(0.488, 0.893), transfer="digits/5-9",
+                   losses={"cross_entropy": {"crop_scale": (0.8, 1.0), "flip": False, "jitter": (0.0, 0.0, 0.0, 0.0)},
+                           "rotation": {},
+                           "simclr": {"temperature": 0.5, "crop_scale": (0.6, 1.0), "flip": False}}),
+    "mnist1d": dict(dataset="mnist1d/0-4", model="conv1d", model_options={}, epochs=10, lr=0.05, seeds=tuple(range(6)),
+                    sparsities=(0.488, 0.893), transfer="mnist1d/5-9",
+                    losses={"cross_entropy": {}, "transform": {}, "simclr": {"temperature": 0.5}}),
     "cifar10": dict(dataset="cifar10", model="vgg11", model_options={}, epochs=90, seeds=(0, 1, 2),
                     sparsities=(0.488, 0.738, 0.893, 0.945, 0.972), transfer="cifar100"),
 }
@@ -39,9 +45,9 @@ def get_config(variant="digits"):
     c.data_dir = ""
     c.model = v["model"]
     c.model_options = ml_collections.ConfigDict(v["model_options"])
-    c.train = ml_collections.ConfigDict(dict(epochs=v["epochs"], batch_size=128, optimizer="sgd", learning_rate=0.05,
+    c.train = ml_collections.ConfigDict(dict(epochs=v["epochs"], batch_size=128, optimizer="sgd", learning_rate=v.get("lr", 0.05),
                                              momentum=0.9, weight_decay=5e-4))
-    c.losses = ml_collections.ConfigDict({"cross_entropy": {}, "rotation": {}, "simclr": {"temperature": 0.5}})
+    c.losses = ml_collections.ConfigDict(v.get("losses", {"cross_entropy": {}, "rotation": {}, "simclr": {"temperature": 0.5}}))
     c.criteria = ml_collections.ConfigDict({"magnitude": {}, "random": {}})
     c.timings = ml_collections.ConfigDict({"imp_rewind": {"kind": "iterative", "rate": 0.2, "rewind_to": 0.1,
                                                           "retrain_with_labels": True}})
