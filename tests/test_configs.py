@@ -30,8 +30,12 @@ def test_offline_variants_pass_dry_run(tmp_path, capsys, study, variant):
     assert "nothing trained" in out.out
 
 
-@pytest.mark.parametrize("study,variant", OFFLINE)
-def test_offline_variants_have_enough_seeds_for_a_sign_flip_test(study, variant):
+# ssl_masks:digits is a smoke run: raw pixels already score 0.989 on digits/0-4 (its docstring).
+RESOLVING = [sv for sv in OFFLINE if sv != ("ssl_masks", "digits")]
+
+
+@pytest.mark.parametrize("study,variant", RESOLVING)
+def test_resolving_variants_have_enough_seeds_for_a_sign_flip_test(study, variant):
     # An exact paired sign-flip test over n pairs has smallest p-value 2 / 2^n: 2/32 = 0.0625
     # at n = 5, 2/64 = 0.031 at n = 6 (worked out by hand), so p < 0.05 needs 6 seeds.
     c = _module(study).get_config(variant)
