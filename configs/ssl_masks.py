@@ -21,14 +21,23 @@ scripts/tune_recipe.py and sklearn on raw inputs, 2026-12-03):
   0.972 / 0.978 on the transfer task digits/5-9, so no dense model can clear the floors by a
   clear margin (the ceiling is 1.1 points above). convnet 16-32-64, SGD 0.02 + momentum,
   batch 128, 10 epochs, mild views (no flip); sparsities 0.488, 0.893 (R = 3, 10); 3 seeds.
-  Measured at 15 epochs, seed 0, 0.893: dense cross-entropy 0.972, rotation 0.961,
+  Measured at 15 epochs, seed 0, 0.893 (the study's readouts): dense cross-entropy 0.972, rotation 0.961,
   SimCLR 0.978; the rotation mask retrained with labels 0.689 (chance 0.2: the retrain leaves
   chance; the old recipe left some at ln 5), cross-entropy mask retrained 0.972. 45 runs.
 - mnist1d: conv1d, 'transform' (time reversal / sign flip) in place of rotation, mnist1d/0-4 ->
   mnist1d/5-9, SGD 0.1 + momentum, batch 256, 8 epochs; sparsity 0.893 (R = 10); 6 seeds; 54
   runs. Floors: raw signals 0.516 / 0.758 on mnist1d/0-4 and 0.492 / 0.825 on mnist1d/5-9
-  (logistic regression / k-NN). SSL_MNIST1D
-Seeds: 6 is the least with which the exact paired sign-flip test can reach p < 0.05. SSL_TIME
+  (logistic regression / k-NN); untrained conv1d 0.640 / 0.662. Dense (seed 0): cross-entropy
+  head 0.975; transform probe 0.834 (k-NN 0.869); SimCLR probe 0.692 (k-NN 0.662; at
+  temperature 0.1: 0.693 / 0.739). On the probe readout all three clear both floors, SimCLR
+  by 5 points only; on k-NN SimCLR stays below raw signals (0.758): its k-NN cells are below
+  floor. A longer SimCLR schedule was not tried (deadline).
+Seeds: 6 is the least with which the exact paired sign-flip test can reach p < 0.05 (all 6
+seed pairs must agree in sign); with Holm over m tests a cell needs 2/2^n < 0.05/m (m = 6:
+8 seeds). Wall time of neither variant measured end to end with these recipes (the old
+3-seed 6-epoch digits recipe, 63 runs: 11 min 20 s). IMP rounds are the cost: one digits
+R = 10 run (15 epochs) took 4-8 min at load average 13-19 on the 2 shared cores; the mnist1d
+variant's 36 R = 10 runs may not fit 30 minutes on 2 cores: measure it before relying on it.
 Iterative pruning runs through ``prunekit.pruning.imp.run`` (R = rounds for each
 sparsity, 1 - 0.8^R; the final mask is retrained once more after the last rewind);
 events.json has one record per round.
