@@ -21,7 +21,8 @@ scripts/tune_recipe.py, 2026-12-03):
   8x8 digits (no flip; crops >= 60 % for the two-view losses, >= 80 % and no colour jitter
   for cross-entropy). Floors: raw pixels 0.969 (logistic regression) / 0.967 (k-NN),
   untrained encoder 0.91 / 0.91. Dense (seed 0): SupCon probe 0.986, SimCLR probe 0.964 (lr
-  0.01: 0.983 / 0.958; lr 0.05: 0.919 / 0.969 at temperature 0.2), cross-entropy head 0.983 / 0.986 (seeds 0/1).
+  0.01: 0.983 / 0.958; lr 0.05: 0.919 / 0.969 at temperature 0.2), cross-entropy head
+  0.983 / 0.986 (seeds 0/1).
   SimCLR does not clear the raw-pixel floor on digits at any setting tried: its digits cells
   are below floor; SupCon and cross-entropy clear it by 1-2 points (4-7 test images).
   Sparsities 0.5, 0.9; 6 seeds; 126 runs.
@@ -32,9 +33,12 @@ scripts/tune_recipe.py, 2026-12-03):
   NOT YET VALIDATED: its dense readouts were not measured before the deadline (a tuning run
   did not finish under the shared machine's load); run scripts/tune_recipe.py on it first.
 Seeds: 6 is the least with which the exact paired sign-flip test can reach p < 0.05 (all 6
-seed pairs must agree in sign). Wall time of neither variant measured end to end with these
-recipes (the old 5-seed 6-epoch digits recipe, 195 runs: 9 min 10 s); the digits variant's
-dense trainings took 8-21 s each on a lightly loaded machine (40 epochs).
+seed pairs must agree in sign); a cell Holm-adjusted over m tests needs 2/2^n < 0.05/m
+(m = 6: 8 seeds), so with 6 seeds only a finding tested once can resolve. The minimum
+detectable effect was not measured for this study (no full run before the deadline).
+Wall time of neither variant measured end to end with these recipes (the old 5-seed 6-epoch
+digits recipe, 195 runs: 9 min 10 s); the digits variant's dense trainings took 8-21 s each
+on a lightly loaded machine (40 epochs).
 The old digits recipe (convnet 8-16-32, 6 epochs, SimCLR-strength views) left dense
 cross-entropy at 0.74 (head), below raw pixels.
 

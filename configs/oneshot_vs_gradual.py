@@ -61,7 +61,8 @@ def get_config(variant="digits"):
     c.train = ml_collections.ConfigDict(dict(epochs=v["epochs"], batch_size=v["batch_size"], optimizer="sgd",
                                              learning_rate=v.get("lr", 0.05), momentum=0.9, weight_decay=1e-4))
     augment = v.get("augment")
-    c.losses = ml_collections.ConfigDict({"cross_entropy": {"augment": True, **augment} if augment else {"augment": False}})
+    ce = {"augment": True, **augment} if augment else {"augment": False}
+    c.losses = ml_collections.ConfigDict({"cross_entropy": ce})
     c.criteria = ml_collections.ConfigDict({"magnitude": {}})
     c.timings = ml_collections.ConfigDict({
         "oneshot_after": {"kind": "oneshot", "at": 1.0, "finetune_epochs": v["ft"], "finetune_learning_rate": 0.005},

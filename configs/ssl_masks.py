@@ -74,7 +74,8 @@ def get_config(variant="digits"):
     c.train = ml_collections.ConfigDict(dict(epochs=v["epochs"], batch_size=v.get("batch_size", 128), optimizer="sgd",
                                              learning_rate=v.get("lr", 0.05),
                                              momentum=0.9, weight_decay=5e-4))
-    c.losses = ml_collections.ConfigDict(v.get("losses", {"cross_entropy": {}, "rotation": {}, "simclr": {"temperature": 0.5}}))
+    default = {"cross_entropy": {}, "rotation": {}, "simclr": {"temperature": 0.5}}
+    c.losses = ml_collections.ConfigDict(v.get("losses", default))
     c.criteria = ml_collections.ConfigDict({"magnitude": {}, "random": {}})
     c.timings = ml_collections.ConfigDict({"imp_rewind": {"kind": "iterative", "rate": 0.2, "rewind_to": 0.1,
                                                           "retrain_with_labels": True}})
