@@ -22,7 +22,11 @@ scripts/tune_recipe.py, 2026-12-03):
   (42 runs, 2026-12-03): dense 0.988 (mean; 0.983-0.992) vs the floors above.
 - mnist1d: conv1d (the MNIST-1D paper's CNN), SGD 0.1 + momentum, batch 256, 15 epochs,
   sparsities 0.8, 0.9, 0.95; 8 seeds; 56 runs. Floors: raw signals 0.332 (logistic
-  regression) / 0.636 (k-NN), untrained conv1d 0.49 / 0.55; dense head OG_M1D_DENSE.
+  regression) / 0.636 (k-NN), untrained conv1d 0.49 / 0.55. Measured with 6 seeds (42 runs):
+  dense head 0.959 (mean; 0.946-0.965), 32 points above the best floor; gradual - one-shot
+  +13.5 / +31.7 / +29.4 points at 0.8 / 0.9 / 0.95 (SD 4.7 / 8.9 / 9.5, 6 of 6 seeds in every
+  cell), yet p = 0.19 after Holm with 6 seeds: 8 seeds resolve them (MDE with 8 seeds 4.6 /
+  8.8 / 9.4 points).
 Seeds: the exact paired sign-flip test over n seed pairs has smallest p-value 2/2^n; the
 finding is Holm-adjusted over 3 sparsity cells x 2 findings = 6 tests, so a cell resolves only
 with raw p <= 0.05/6, i.e. 2/2^n < 0.0083: n >= 8 seeds (6 seeds reach only 0.031 x 6 = 0.19).
@@ -33,7 +37,9 @@ with 8 seeds, (z_0.975 + z_0.8) SD / sqrt(8): 0.6, 1.2 and 1.3 points at 0.8, 0.
 0.8 cell's +0.05 would need about 1,300 seeds (not resolvable at this scale).
 Wall time: digits with 6 seeds, 42 runs: 36 min 40 s wall at load average 13-19 on the 2
 shared cores (5 engineers' jobs), 395 s user+sys CPU (2026-12-03); 8 seeds add a third (about
-9 CPU-minutes: within 30 minutes on 2 idle cores, not measured). OG_M1D_TIME
+9 CPU-minutes: within 30 minutes on 2 idle cores, not measured). mnist1d with 6 seeds, 42
+runs: 37 min 52 s wall at load average 15-19, 502 s user+sys CPU; 8 seeds: about 11
+CPU-minutes (not measured).
 The one-shot arm trains ``ft`` fine-tuning epochs more than the gradual arm (unequal budgets,
 issue 13).
 """
