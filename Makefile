@@ -20,10 +20,13 @@ study: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
-# The four seed studies' digits variants (each <= 30 min on 2 CPU cores); longer than make test.
+# The four seed studies' digits variants, then their mnist1d variants (each measured within
+# 30 min on 2 CPU cores: see each config's docstring); longer than make test.
 reproduce: $(STAMP)
 	for c in oneshot_vs_gradual loss_modelling contrastive_timing ssl_masks; do \
 	  $(VENV)/bin/prunekit-study --config=configs/$$c.py:digits --workdir=runs/$$c-digits || exit 1; done
+	for c in oneshot_vs_gradual loss_modelling contrastive_timing ssl_masks; do \
+	  $(VENV)/bin/prunekit-study --config=configs/$$c.py:mnist1d --workdir=runs/$$c-mnist1d || exit 1; done
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || echo "== $$b: a target was missed (or it failed): see above"; done
