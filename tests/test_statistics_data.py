@@ -73,6 +73,22 @@ def test_a_tuned_pipeline_reads_the_same_examples_and_keeps_its_options():
     assert read.autotune.enabled is False and read.deterministic is True
 
 
+def test_each_call_reads_the_dataset_anew():
+    x, y = rows(13)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(13, seed=1).batch(5)
+    firsts = []
+    for _ in range(3):
+        sizes, got_x, got_y, _ = collect(ds, 11, 5)
+        assert sizes == [5, 5, 1]
+        np.testing.assert_array_equal(got_x, x[got_y_index(got_x)])
+        firsts.append(tuple(got_y))
+    assert len(set(firsts)) > 1  # reshuffled per call, as a fresh iteration of ds is
+
+
+def got_y_index(got_x):
+    return (got_x[:, 0] / 2).astype(int)  # rows(n): x[i] = (2i, 2i + 1)
+
+
 def test_bad_dataset_elements_are_refused():
     x, y = rows(4)
     with pytest.raises(ValueError, match="the model takes rank 2"):
