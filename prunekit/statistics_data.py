@@ -12,8 +12,6 @@ iterator, more than the statistics of 1,000 examples on a small MLP.
 """
 from __future__ import annotations
 
-import weakref
-
 import tensorflow as tf
 
 
@@ -90,18 +88,23 @@ def _dataset_batches(model, data, num_examples, batch_size):
 
 
 def _reader(data, num_examples, single):
-    """A one-element dataset of the first ``num_examples`` rows of ``data``, kept per source
-    dataset (building it costs tens of ms; each read makes a new iterator, so shuffles and
-    random maps draw anew as a fresh iteration of ``data`` would)."""
-    built = _READERS.setdefault(data, {})
-    key = (num_examples, single)
-    if key not in built:
+    """A one-element dataset of the first ``num_examples`` rows of ``data``, kept for the
+    last few sources (building it costs tens of ms; each read makes a new iterator, so
+    shuffles and random maps draw anew as a fresh iteration of ``data`` would). A kept
+    reader holds its source alive, hence the bound."""
+    key = (id(data), num_examples, single)
+    held = _READERS.pop(key, None)
+    if held is None or held[0] is not data:
         rows = data.take(num_examples).batch(num_examples) if single else data.rebatch(num_examples)
-        built[key] = rows.take(1).with_options(_READ_OPTIONS)
-    return built[key]
+        held = (data, rows.take(1).with_options(_READ_OPTIONS))
+    _READERS[key] = held  # most recent last
+    while len(_READERS) > _KEPT_READERS:
+        _READERS.pop(next(iter(_READERS)))
+    return held[1]
 
 
-_READERS = weakref.WeakKeyDictionary()
+_READERS: dict = {}
+_KEPT_READERS = 4
 
 
 @tf.function(autograph=False, reduce_retracing=True)

@@ -85,6 +85,13 @@ def test_each_call_reads_the_dataset_anew():
     assert len(set(firsts)) > 1  # reshuffled per call, as a fresh iteration of ds is
 
 
+def test_readers_are_kept_for_a_few_sources_only():
+    x, y = rows(6)
+    for _ in range(2 * statistics_data._KEPT_READERS):
+        collect(tf.data.Dataset.from_tensor_slices((x, y)).batch(2), 6, 3)
+    assert len(statistics_data._READERS) == statistics_data._KEPT_READERS
+
+
 def got_y_index(got_x):
     return (got_x[:, 0] / 2).astype(int)  # rows(n): x[i] = (2i, 2i + 1)
 
