@@ -119,12 +119,19 @@ class LossPlugin:
         return self.view(inputs, seed), tf.repeat(targets, self.num_views, axis=0)
 
     def training_data(self, ds: tf.data.Dataset, *, batch_size: int | None = None,
-                      drop_remainder: bool = False) -> tf.data.Dataset:
+                      drop_remainder: bool = False, repeat: bool = False) -> tf.data.Dataset:
         """``ds`` of ``(image, label)`` or images (batched, or unbatched with ``batch_size``)
         -> a prefetched dataset of :meth:`views` batches for ``model.fit``.
 
         Augmentation runs in a parallel (AUTOTUNE) deterministic map with one stateless seed
         per batch (reproducible for a given ``seed``, different every epoch).
+        ``repeat``: the epochs one after another, without end, from one pipeline (fit with
+        ``steps_per_epoch`` = the batches of one epoch, e.g. ``training_data(ds, ...)
+        .cardinality()``): tf.data optimises and starts its threads once, not every epoch
+        (Keras makes a new iterator per epoch of a finite dataset), and the next epoch's
+        batches are prepared while this one ends. Every epoch has the same batches and seeds
+        as the epochs of the finite dataset (the repeat sits before the augmentation, after
+        the source's shuffle and the seeds, which re-draw per repetition as per iteration).
         """
         from prunekit.data.augment import with_seeds
 
@@ -143,12 +150,13 @@ class LossPlugin:
         if not has_labels:  # label-free losses ignore the (dummy) labels
             ds = ds.map(lambda x: (x, tf.zeros(tf.shape(x)[:1], tf.int64)))
         if self.augment:
-            ds = with_seeds(ds, self.seed).map(
+            ds = with_seeds(ds, self.seed)
+            ds = (ds.repeat() if repeat else ds).map(
                 lambda element, seed: self.views(*element, seed=seed),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         else:
-            ds = ds.map(lambda x, y: self.views(x, y),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            ds = (ds.repeat() if repeat else ds).map(
+                lambda x, y: self.views(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ds.prefetch(tf.data.AUTOTUNE)
 
     # ---- heads and encoder ---------------------------------------------------------------

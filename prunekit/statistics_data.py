@@ -3,13 +3,29 @@
 Sources: a ``tf.data.Dataset`` of ``(x, y)`` batches or single examples (told apart by the
 model's input rank; ``x``-only elements give placeholder labels), or a tuple ``(x, y)`` of
 arrays (``y`` may be None). A batched dataset is read batch by batch and re-chunked here
-(concatenate and slice, a few ops per chunk): the earlier ``unbatch().batch()`` pipeline
-moved every example through tf.data one at a time and cost 2.3x the arrays path
-(``benchmarks/bench_fisher.py`` prints the ratio).
+(``rebatch``): the first N rows are read in one in-graph call (held in memory at once, as
+arrays are), then sliced into chunks. The earlier ``unbatch().batch()`` pipeline moved every
+example through tf.data one at a time and cost 2.3x the arrays path, and a Python loop over
+the batches ~2x (``benchmarks/bench_fisher.py`` prints the ratio). The dataset is read without tf.data's
+autotuning and static rewrites (:func:`_read_options`): they cost a fixed 10-20 ms per
+iterator, more than the statistics of 1,000 examples on a small MLP.
 """
 from __future__ import annotations
 
 import tensorflow as tf
+
+
+def _read_options():
+    """tf.data options for reading a few batches per call: no autotuning model and no
+    static graph rewrites, which cost a fixed ~10-20 ms per iterator on 2 CPU cores (the
+    values read are the same; a statistic reads its N examples through a fresh iterator)."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.apply_default_optimizations = False
+    return options
+
+
+_READ_OPTIONS = _read_options()
 
 
 def input_rank(model):
@@ -59,43 +75,49 @@ def _dataset_batches(model, data, num_examples, batch_size):
     if not isinstance(x_spec, tf.TensorSpec):
         raise TypeError(f"data must yield (x, y) with x a single tensor, got element_spec {spec}.")
     rank = input_rank(model)
-    if rank is not None and x_spec.shape.rank == rank - 1:  # single examples: batch in tf.data
-        data = data.take(num_examples).batch(batch_size)
-    elif rank is not None and x_spec.shape.rank != rank:
+    if rank is not None and x_spec.shape.rank not in (rank, rank - 1):
         raise ValueError(f"data yields x of rank {x_spec.shape.rank}; the model takes rank {rank} "
                          f"batches (or rank {rank - 1} single examples).")
-    tuple_elements = isinstance(spec, tuple)
+    single = rank is not None and x_spec.shape.rank == rank - 1
+    element = _first_element(_reader(data, num_examples, single))
+    if element is None:
+        return iter(()), has_labels
+    x = element[0] if isinstance(spec, tuple) else element
+    y = element[1] if has_labels else tf.zeros(tf.shape(x)[:1], tf.int32)
+    return ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, int(x.shape[0]), batch_size)), has_labels
 
-    def pairs():
-        for element in data:
-            x = element[0] if tuple_elements else element
-            yield x, (element[1] if has_labels else tf.zeros(tf.shape(x)[:1], tf.int32))
 
-    return _rechunk(pairs(), num_examples, batch_size), has_labels
+def _reader(data, num_examples, single):
+    """A one-element dataset of the first ``num_examples`` rows of ``data``, kept for the
+    last few sources (building it costs tens of ms; each read makes a new iterator, so
+    shuffles and random maps draw anew as a fresh iteration of ``data`` would). A kept
+    reader holds its source alive, hence the bound."""
+    key = (id(data), num_examples, single)
+    held = _READERS.pop(key, None)
+    if held is None or held[0] is not data:
+        rows = data.take(num_examples).batch(num_examples) if single else data.rebatch(num_examples)
+        held = (data, rows.take(1).with_options(_READ_OPTIONS))
+    _READERS[key] = held  # most recent last
+    while len(_READERS) > _KEPT_READERS:
+        _READERS.pop(next(iter(_READERS)))
+    return held[1]
 
 
-def _rechunk(batches, num_examples, batch_size):
-    """Batches of any sizes -> chunks of exactly ``batch_size`` rows (the last may be
-    shorter), stopping after ``num_examples`` rows."""
-    xs, ys, held, seen = [], [], 0, 0
-    for x, y in batches:
-        take = min(int(x.shape[0]), num_examples - seen)
-        if take < int(x.shape[0]):
-            x, y = x[:take], y[:take]
-        xs.append(x)
-        ys.append(y)
-        held, seen = held + take, seen + take
-        while held >= batch_size:
-            x_all = xs[0] if len(xs) == 1 else tf.concat(xs, 0)
-            y_all = ys[0] if len(ys) == 1 else tf.concat(ys, 0)
-            if held == batch_size:
-                yield x_all, y_all
-                xs, ys = [], []
-            else:
-                yield x_all[:batch_size], y_all[:batch_size]
-                xs, ys = [x_all[batch_size:]], [y_all[batch_size:]]
-            held -= batch_size
-        if seen >= num_examples:
-            break
-    if held:
-        yield (xs[0] if len(xs) == 1 else tf.concat(xs, 0)), (ys[0] if len(ys) == 1 else tf.concat(ys, 0))
+_READERS: dict = {}
+_KEPT_READERS = 4
+
+
+@tf.function(autograph=False, reduce_retracing=True)
+def _read_first(data):
+    return data.get_single_element()
+
+
+def _first_element(data):
+    """The dataset's one element, read in one call (or None if it has none): the first N rows
+    in one in-graph read cost ~3x less than N / 32 eager ``next`` calls on a loaded machine."""
+    try:
+        return _read_first(data)
+    except tf.errors.InvalidArgumentError as e:
+        if "empty" in str(e).lower():  # no element
+            return None
+        raise

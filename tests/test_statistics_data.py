@@ -57,6 +57,45 @@ def test_dataset_and_arrays_give_the_same_statistics():
             np.testing.assert_allclose(got[s][n].numpy(), want[s][n].numpy(), rtol=1e-6, atol=1e-9)
 
 
+def test_a_tuned_pipeline_reads_the_same_examples_and_keeps_its_options():
+    x, y = rows(13)
+    options = tf.data.Options()
+    options.deterministic = True
+    options.autotune.enabled = True
+    ds = (tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a * 2, b), tf.data.AUTOTUNE)
+          .batch(4).prefetch(tf.data.AUTOTUNE).with_options(options))
+    sizes, got_x, got_y, _ = collect(ds, 11, 5)
+    assert sizes == [5, 5, 1]
+    np.testing.assert_array_equal(got_x, 2 * x[:11])
+    np.testing.assert_array_equal(got_y, y[:11])
+    assert ds.options().autotune.enabled is True  # the caller's dataset is not changed
+    read = ds.with_options(statistics_data._READ_OPTIONS).options()
+    assert read.autotune.enabled is False and read.deterministic is True
+
+
+def test_each_call_reads_the_dataset_anew():
+    x, y = rows(13)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(13, seed=1).batch(5)
+    firsts = []
+    for _ in range(3):
+        sizes, got_x, got_y, _ = collect(ds, 11, 5)
+        assert sizes == [5, 5, 1]
+        np.testing.assert_array_equal(got_x, x[got_y_index(got_x)])
+        firsts.append(tuple(got_y))
+    assert len(set(firsts)) > 1  # reshuffled per call, as a fresh iteration of ds is
+
+
+def test_readers_are_kept_for_a_few_sources_only():
+    x, y = rows(6)
+    for _ in range(2 * statistics_data._KEPT_READERS):
+        collect(tf.data.Dataset.from_tensor_slices((x, y)).batch(2), 6, 3)
+    assert len(statistics_data._READERS) == statistics_data._KEPT_READERS
+
+
+def got_y_index(got_x):
+    return (got_x[:, 0] / 2).astype(int)  # rows(n): x[i] = (2i, 2i + 1)
+
+
 def test_bad_dataset_elements_are_refused():
     x, y = rows(4)
     with pytest.raises(ValueError, match="the model takes rank 2"):
