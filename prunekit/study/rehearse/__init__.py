@@ -74,16 +74,15 @@ def table(rec: dict) -> str:
     return "\n".join(lines)
 
 
-def main(config, flags, validate, *, splits: dict | None = None) -> int:
-    """``--rehearse``; ``validate()`` gives the study (the driver's validation); ``splits``
-    (tests) replaces the real split sizes."""
+def main(config, flags, validate) -> int:
+    """``--rehearse``; ``validate()`` gives the study (the driver's validation)."""
     from prunekit.study import cli, datasets
     from prunekit.study.rehearse import mockdata
     from prunekit.study.runspec.fields import ConfigError
 
     name, data_dir = config.get("dataset"), config.get("data_dir") or None
     try:
-        sizes = dict(splits or mockdata.split_sizes(name, data_dir))
+        sizes = dict(mockdata.split_sizes(name, data_dir))
     except Exception as e:
         return cli.error(str(e))
     try:
@@ -123,7 +122,7 @@ def _rehearse(study, sizes: dict, plots: bool) -> dict:
     trunk_steps = {}
     for rid, (gid, b) in branches.items():
         s = study.by_id[rid]
-        trunk_steps[gid] = (s.loss.label, max(trunk_steps.get(gid, ("", 0))[1], b * s.steps_per_epoch(n_train)))
+        trunk_steps[gid] = (s.loss.plugin, max(trunk_steps.get(gid, ("", 0))[1], b * s.steps_per_epoch(n_train)))
     counts = plan.counts(specs, len(trunk_steps))
     chosen = [plan.shorten(s, EPOCHS) for s in plan.pick(specs)]
     os.makedirs(study.workdir, exist_ok=True)

@@ -92,12 +92,12 @@ def estimate(full_specs: dict, n_train: int, branches: dict, trunk_steps: dict, 
         total = spec.total_steps(n_train)
         own = total - (branches[rid][1] * spec.steps_per_epoch(n_train) if rid in branches else 0)
         ev = full_events(spec, n_train)
-        ev_s = _mean(event.get(spec.criterion.label if spec.criterion else None, []),
+        ev_s = _mean(event.get(spec.criterion.plugin if spec.criterion else None, []),
                      _mean([x for v in event.values() for x in v])) if spec.timing.kind != "iterative" else 0.0
         fx, reh_rounds = fixed.get(spec.timing.label, (0.0, 0))
         if spec.timing.kind == "iterative":
             fx *= (int(spec.timing.rounds or 0) + 1) / (reh_rounds + 1)
-        add(f"train:{spec.timing.label}", own * _step(steps, spec.loss.label, spec.pruned) + ev * ev_s + fx)
+        add(f"train:{spec.timing.label}", own * _step(steps, spec.loss.plugin, spec.pruned) + ev * ev_s + fx)
         add("build", _mean(walls.get("build", {}).values()))
         add("save", _mean(walls.get("save", {}).values()))
         ev_total = 0.0
@@ -109,7 +109,7 @@ def estimate(full_specs: dict, n_train: int, branches: dict, trunk_steps: dict, 
 
         if plan.retrains_with_labels(spec) and per_step_retrain is not None:
             add("label_retrain", spec.train.epochs * spec.steps_per_epoch(n_train) * per_step_retrain)
-        add("evaluate", _mean(readout.get(spec.loss.label, []) or [x for v in readout.values() for x in v]))
+        add("evaluate", _mean(readout.get(spec.loss.plugin, []) or [x for v in readout.values() for x in v]))
     if trunk_steps:
         trunk_fixed = 0.0
         if trunk_rec and trunk_rec.get("status") == "ok":

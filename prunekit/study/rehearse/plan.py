@@ -6,8 +6,9 @@ and ``save`` per run, ``label_retrain`` per iterative run that retrains its mask
 (not for cross-entropy, whose last round is that retrain, nor at sparsity 0), one ``trunk``
 per shared dense trunk (:func:`prunekit.study.execute.trunk.plan`), one ``data`` and one
 ``report``. :func:`pick` chooses one run per grid point of each kind: every timing label
-(the dense baseline included), loss label and criterion label appears in at least one
-rehearsed run (first seed; an iterative timing at its fewest rounds).
+(the dense baseline included), loss plugin and criterion plugin appears in at least one
+rehearsed run (first seed; an iterative timing at its fewest rounds). Labels that differ only
+in a plugin's options (``qm_lam0``, ``qm_lam1``) cost the same and share one rehearsed run.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _cost(spec) -> tuple:
 
 
 def pick(specs: list) -> list:
-    """One run per label of each kind (timing, loss, criterion): the cheapest run that adds a
+    """One run per kind (timing label, loss plugin, criterion plugin): the cheapest run that adds a
     label not yet covered, until every label is covered."""
     first_seed = min(s.seed for s in specs)
     pool = sorted((s for s in specs if s.seed == first_seed
@@ -63,9 +64,9 @@ def pick(specs: list) -> list:
 
 
 def _labels(spec) -> list:
-    out = [("timing", spec.timing.label), ("loss", spec.loss.label)]
+    out = [("timing", spec.timing.label), ("loss", spec.loss.plugin)]
     if spec.criterion is not None:
-        out.append(("criterion", spec.criterion.label))
+        out.append(("criterion", spec.criterion.plugin))
     return out
 
 

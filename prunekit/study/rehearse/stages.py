@@ -47,12 +47,15 @@ def run(spec, workdir: str, meter, clock) -> dict:
 
     rid, name = spec.run_id(), spec.describe()
     staging = rundir.fresh_staging(workdir, rid)
-    clock.key = (spec.loss.label, spec.pruned)
-    rec = {"id": rid, "run": name, "loss": spec.loss.label, "timing": spec.timing.label,
-           "kind": spec.timing.kind, "criterion": spec.criterion.label if spec.criterion else None,
+    clock.key = (spec.loss.plugin, spec.pruned)
+    rec = {"id": rid, "run": name, "loss": spec.loss.plugin, "timing": spec.timing.label,
+           "kind": spec.timing.kind, "criterion": spec.criterion.plugin if spec.criterion else None,
            "pruned": spec.pruned, "epochs": spec.train.epochs, "rounds": int(spec.timing.rounds or 0)}
     t0 = time.perf_counter()
     try:
+        import tf_keras as keras
+
+        keras.backend.clear_session()  # as run.execute: each run starts from a clean Keras state
         with meter.stage("data", run=name):
             data = run_lib.load(spec)
         with meter.stage("build", run=name):
@@ -85,9 +88,9 @@ def trunk(spec, workdir: str, meter, clock) -> dict:
     from prunekit.study.execute import trunk as trunk_lib
 
     gid = trunk_lib.group_id(spec)
-    clock.key = (spec.loss.label, False)
+    clock.key = (spec.loss.plugin, False)
     before = clock.steps.get(clock.key, 0)
-    rec = {"group": gid, "loss": spec.loss.label}
+    rec = {"group": gid, "loss": spec.loss.plugin}
     try:
         with meter.stage("trunk", run=f"{spec.loss.label}/seed={spec.seed}"):
             saved, failed, steps = trunk_lib.train(spec, None, [1])

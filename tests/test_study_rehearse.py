@@ -1,0 +1,67 @@
+"""``prunekit-study --rehearse``: a reduced rehearsal (smaller splits) of a paper-scale config,
+checked against the stage counts worked out by hand from the config."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from prunekit.study import main as study_main
+from prunekit.study.rehearse import mockdata
+
+SPLITS = {"train": 512, "test": 256}
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setattr(mockdata, "split_sizes", lambda name, data_dir=None: dict(SPLITS))  # smaller than MNIST's
+    workdir = tmp_path_factory.mktemp("rh") / "w"
+    code = study_main.main(["prunekit-study", "--config=configs/oneshot_vs_gradual.py:mnist",
+                            f"--workdir={workdir}", "--plots=false", "--config.seeds=(0,1)",
+                            "--config.sparsities=(0.5,0.9)", "--config.tensorboard=False", "--rehearse"])
+    mp.undo()
+    with open(workdir / "rehearsal.json") as f:
+        return code, json.load(f), workdir
+
+
+def test_rehearsal_counts_every_stage_of_the_full_study(rehearsal):
+    code, rec, _ = rehearsal
+    assert code == 0, rec["failures"]
+    # By hand: 2 timings x 2 sparsities x 2 seeds pruned + 1 dense per seed = 10 runs; gradual
+    # (from 10 % of training), one-shot after training and the dense baseline all branch from
+    # one trunk per seed (2); every run calls sharpness and psp_entropy.
+    full = {s["stage"]: s["full_count"] for s in rec["stages"]}
+    assert rec["full_runs"] == 10
+    assert full["build"] == full["evaluate"] == full["save"] == 10
+    assert full["train:gradual"] == full["train:oneshot_after"] == 4 and full["train:dense"] == 2
+    assert full["evaluator:sharpness"] == full["evaluator:psp_entropy"] == 10
+    assert full["trunk"] == 2 and full["data"] == 1 and full["report"] == 1
+    assert "label_retrain" not in full
+
+
+def test_rehearsal_runs_one_point_of_each_kind_with_the_step_cap(rehearsal):
+    _, rec, workdir = rehearsal
+    assert rec["splits"] == SPLITS and rec["input_shape"] == [28, 28, 1]
+    runs = {r["timing"]: r for r in rec["runs"]}
+    assert sorted(runs) == ["dense", "gradual", "oneshot_after"]
+    steps, epochs = rec["step_cap"]["steps_per_epoch"], rec["step_cap"]["epochs"]
+    assert math.ceil(SPLITS["train"] / 128) > steps  # the cap binds
+    assert runs["dense"]["rehearsed_steps"] == steps * epochs
+    assert runs["gradual"]["rehearsed_steps"] == steps * epochs
+    assert runs["oneshot_after"]["rehearsed_steps"] == steps * 2 * epochs  # + as many fine-tuning epochs
+    assert runs["oneshot_after"]["events"] == 1 and runs["gradual"]["events"] >= 1
+    here = {s["stage"]: s["rehearsed"] for s in rec["stages"]}
+    assert here["trunk"] == 1 and here["report"] == 1 and here["evaluator:sharpness"] == 3
+    assert all(s["full_s"] > 0 for s in rec["stages"] if s["full_count"])
+    assert rec["full_s"] == pytest.approx(sum(s["full_s"] for s in rec["stages"]))
+    assert (workdir / "report.md").exists()
+
+
+@pytest.mark.parametrize("flag", ["--dry_run", "--report_only"])
+def test_rehearse_refuses_flags_it_cannot_honour(flag, tmp_path, capsys):
+    code = study_main.main(["prunekit-study", "--config=configs/oneshot_vs_gradual.py:mnist",
+                            f"--workdir={tmp_path / 'w'}", "--rehearse", flag])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and flag in err[0] and "--rehearse" in err[0]
