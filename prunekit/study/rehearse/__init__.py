@@ -17,7 +17,8 @@ status, reason), ``stages`` (per stage: stage, rehearsed (times run here), wall_
 peak_rss_bytes, peak_gpu_bytes (None without a GPU), full_count (times the full study runs it,
 :func:`.plan.counts`), full_s (its extrapolated seconds in the full study), extrapolated
 (True when the full-size stage was not run whole here)), ``step_seconds`` ({"loss/pruned|dense":
-median step seconds}), ``full_s`` / ``full_hours`` (the extrapolated full study on this
+median step seconds}), ``full_s`` / ``full_hours`` (the sum over the stages, the evaluators
+and the label retrain counted inside ``evaluate``) (the extrapolated full study on this
 machine: CPU hours here, GPU hours where ``device`` is a GPU), ``failures`` (stages that
 failed: the rehearsal exits 1). The rehearsed runs are ordinary run directories of DIR
 (their report in DIR/report.md).
@@ -63,7 +64,9 @@ def table(rec: dict) -> str:
              f"study; {rec['step_cap']['steps_per_epoch']} steps/epoch, {rec['step_cap']['epochs']} epochs here)",
              f"{'stage':<28}{'here':>5}{'wall s':>9}{'RSS MiB':>9}{'GPU MiB':>9}{'full x':>8}{'full h':>10}",]
     for s in rec["stages"]:
-        lines.append(f"{s['stage']:<28}{s['rehearsed']:>5}{s['wall_s']:>9.1f}{mib(s['peak_rss_bytes']):>9}"
+        name = ("  in evaluate: " + s["stage"].split(":")[-1]) if s["stage"].startswith("evaluator:") or \
+            s["stage"] == "label_retrain" else s["stage"]
+        lines.append(f"{name:<28}{s['rehearsed']:>5}{s['wall_s']:>9.1f}{mib(s['peak_rss_bytes']):>9}"
                      f"{mib(s['peak_gpu_bytes']):>9}{s['full_count']:>8}{s['full_s'] / 3600:>10.2f}"
                      + (" extrapolated" if s["extrapolated"] else ""))
     lines.append(f"full study: {rec['full_hours']:,.1f} {unit} hours on this machine ({rec['cpu_count']} cores"
@@ -154,6 +157,8 @@ def _rehearse(study, sizes: dict, plots: bool) -> dict:
            "runs": [{k: v for k, v in r.items() if k != "result"} for r in records],
            "stages": _stages(meter.records, counts, full),
            "step_seconds": {_key(k): v for k, v in extrapolate.step_times(clock.samples).items()},
-           "full_s": sum(full.values()), "full_hours": sum(full.values()) / 3600, "failures": failures}
+           "failures": failures}
+    rec["full_s"] = sum(s for k, s in full.items() if not extrapolate.nested(k))
+    rec["full_hours"] = rec["full_s"] / 3600
     rundir.write_json(os.path.join(study.workdir, "rehearsal.json"), rec)
     return rec

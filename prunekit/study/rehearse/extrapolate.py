@@ -6,12 +6,13 @@ branches from a shared trunk, E_r its pruning events: the timing's event steps, 
     train_r    = (T_r - s_r) * step(loss_r, pruned_r) + E_r * event(r) + fixed(timing_r)
     trunk      = sum over trunks of (trunk steps * step(loss, dense) + fixed(trunk))
     evaluate_r = readout(loss_r) + sum of its evaluators' walls (+ label retrain:
-                 epochs * spe * its measured seconds per step)
+                 epochs * spe * its measured seconds per step); the evaluators and the
+                 label retrain are also given as stages of their own, inside ``evaluate``
     build, save: their measured walls per run; data and report once
 
 ``step`` is the median measured step time (first step of each fit excluded) of rehearsed
 fits with the same loss and pruned-ness (any loss when none); ``event`` the rehearsed run's
-pruning-callback time per event with the same criterion (IMP: per round, inside ``fixed``);
+pruning-callback time per event with the same criterion and timing kind (IMP: per round, inside ``fixed``);
 ``fixed`` the rehearsed train wall not explained by steps and events (tracing, set-up; for
 IMP scaled by (rounds + 1) / (rehearsed rounds + 1)). Rehearsed walls are at full size
 unless the stage says ``extrapolated``.
@@ -19,6 +20,11 @@ unless the stage says ``extrapolated``.
 from __future__ import annotations
 
 import statistics
+
+
+def nested(stage: str) -> bool:
+    """Stages measured inside ``evaluate`` (not added again to the total)."""
+    return stage.startswith("evaluator:") or stage == "label_retrain"
 
 
 def _median(xs):
@@ -40,6 +46,16 @@ def _step(steps: dict, loss, pruned):
 def _mean(xs, default=0.0):
     xs = list(xs)
     return sum(xs) / len(xs) if xs else default
+
+
+def _event_seconds(event: dict, spec) -> float:
+    """Seconds per event: rehearsed with the same criterion and kind, else the criterion, else any."""
+    crit = spec.criterion.plugin if spec.criterion else None
+    for keys in ([(crit, spec.timing.kind)], [k for k in event if k[0] == crit], list(event)):
+        xs = [x for k in keys for x in event.get(k, [])]
+        if xs:
+            return _mean(xs)
+    return 0.0
 
 
 def full_events(spec, n_train: int) -> int:
@@ -64,7 +80,7 @@ def estimate(full_specs: dict, n_train: int, branches: dict, trunk_steps: dict, 
     event = {}
     for r in ok:
         if r["events"] and r["kind"] != "iterative":
-            event.setdefault(r["criterion"], []).append(r["events_s"] / r["events"])
+            event.setdefault((r["criterion"], r["kind"]), []).append(r["events_s"] / r["events"])
     fixed = {}
     for r in ok:
         train_wall = walls[f"train:{r['timing']}"][r["run"]]
@@ -76,8 +92,7 @@ def estimate(full_specs: dict, n_train: int, branches: dict, trunk_steps: dict, 
     evaluator = {n: _mean(walls[n].values()) for n in evaluator_names}
     readout = {}
     for r in ok:
-        inner = sum(w.get(r["run"], 0.0) for n, w in walls.items()
-                    if n.startswith("evaluator:") or n == "label_retrain")
+        inner = sum(w.get(r["run"], 0.0) for n, w in walls.items() if nested(n))
         readout.setdefault(r["loss"], []).append(walls["evaluate"][r["run"]] - inner)
     per_step_retrain = None
     if "label_retrain" in walls:
@@ -92,24 +107,25 @@ def estimate(full_specs: dict, n_train: int, branches: dict, trunk_steps: dict, 
         total = spec.total_steps(n_train)
         own = total - (branches[rid][1] * spec.steps_per_epoch(n_train) if rid in branches else 0)
         ev = full_events(spec, n_train)
-        ev_s = _mean(event.get(spec.criterion.plugin if spec.criterion else None, []),
-                     _mean([x for v in event.values() for x in v])) if spec.timing.kind != "iterative" else 0.0
+        ev_s = _event_seconds(event, spec) if spec.timing.kind != "iterative" else 0.0
         fx, reh_rounds = fixed.get(spec.timing.label, (0.0, 0))
         if spec.timing.kind == "iterative":
             fx *= (int(spec.timing.rounds or 0) + 1) / (reh_rounds + 1)
         add(f"train:{spec.timing.label}", own * _step(steps, spec.loss.plugin, spec.pruned) + ev * ev_s + fx)
         add("build", _mean(walls.get("build", {}).values()))
         add("save", _mean(walls.get("save", {}).values()))
-        ev_total = 0.0
+        inner = 0.0
         for name in spec.evaluation:
             if f"evaluator:{name}" in evaluator:
                 add(f"evaluator:{name}", evaluator[f"evaluator:{name}"])
-                ev_total += evaluator[f"evaluator:{name}"]
+                inner += evaluator[f"evaluator:{name}"]
         from prunekit.study.rehearse import plan
 
         if plan.retrains_with_labels(spec) and per_step_retrain is not None:
-            add("label_retrain", spec.train.epochs * spec.steps_per_epoch(n_train) * per_step_retrain)
-        add("evaluate", _mean(readout.get(spec.loss.plugin, []) or [x for v in readout.values() for x in v]))
+            retrain = spec.train.epochs * spec.steps_per_epoch(n_train) * per_step_retrain
+            add("label_retrain", retrain)
+            inner += retrain
+        add("evaluate", inner + _mean(readout.get(spec.loss.plugin, []) or [x for v in readout.values() for x in v]))
     if trunk_steps:
         trunk_fixed = 0.0
         if trunk_rec and trunk_rec.get("status") == "ok":

@@ -33,9 +33,9 @@ def counts(specs: list, trunk_groups: int) -> dict:
     """``{stage: how many times the full study runs it}``."""
     out = {"data": 1, "trunk": trunk_groups}
     for spec in specs:
-        for stage in ("build", f"train:{spec.timing.label}", "evaluate", "save",
+        for stage in ("build", f"train:{spec.timing.label}", "evaluate",
                       *(f"evaluator:{n}" for n in evaluators(spec)),
-                      *(["label_retrain"] if retrains_with_labels(spec) else [])):
+                      *(["label_retrain"] if retrains_with_labels(spec) else []), "save"):
             out[stage] = out.get(stage, 0) + 1
     out["report"] = 1
     return {k: v for k, v in out.items() if v}
