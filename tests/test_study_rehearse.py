@@ -53,7 +53,7 @@ def test_rehearsal_runs_one_point_of_each_kind_with_the_step_cap(rehearsal):
     assert runs["oneshot_after"]["rehearsed_steps"] == steps * 2 * epochs  # + as many fine-tuning epochs
     assert runs["oneshot_after"]["events"] == 1 and runs["gradual"]["events"] >= 1
     here = {s["stage"]: s["rehearsed"] for s in rec["stages"]}
-    assert here["trunk"] == 1 and here["report"] == 1 and here["evaluator:sharpness"] == 3
+    assert here["trunk"] == 1 and here["report"] == 1 and here["evaluator:sharpness"] == 1  # once, at full size
     assert all(s["full_s"] > 0 for s in rec["stages"] if s["full_count"])
     top = [s for s in rec["stages"] if not s["stage"].startswith("evaluator:")]
     assert rec["full_s"] == pytest.approx(sum(s["full_s"] for s in top))

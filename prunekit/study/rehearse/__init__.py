@@ -5,7 +5,8 @@ Runs every stage a full study runs, through the study's own code (:mod:`.stages`
 (:mod:`.mockdata`), with few steps per stage (:func:`prunekit.study.execute.train.step_cap`:
 ``STEPS`` steps per epoch, at most ``EPOCHS`` epochs and fine-tuning epochs) and one grid point
 of each kind (:func:`.plan.pick`: every timing, the dense baseline, every loss and criterion;
-each run calls every evaluator of the config), one shared dense trunk and the report. Then it
+each suite evaluator at full size in the first of them that calls it,
+:func:`.plan.evaluators_once`), one shared dense trunk and the report. Then it
 extrapolates the full study's compute (:mod:`.extrapolate`) and writes ``DIR/rehearsal.json``:
 
 ``study``, ``dataset``, ``splits`` ({split: examples, as mocked}), ``input_shape``,
@@ -83,13 +84,14 @@ def main(config, flags, validate) -> int:
     from prunekit.study.rehearse import mockdata
     from prunekit.study.runspec.fields import ConfigError
 
-    name, data_dir = config.get("dataset"), config.get("data_dir") or None
+    data_dir = config.get("data_dir") or None
     try:
-        sizes = dict(mockdata.split_sizes(name, data_dir))
+        every = {n: dict(mockdata.split_sizes(n, data_dir)) for n in mockdata.datasets_of(config)}
     except Exception as e:
         return cli.error(str(e))
+    sizes = every[config.get("dataset")]
     try:
-        with mockdata.mocked(name, sizes):
+        with mockdata.mocked(every):
             for f in (datasets.arrays, datasets.info, datasets.n_train):
                 f.cache_clear()
             try:
@@ -127,7 +129,7 @@ def _rehearse(study, sizes: dict, plots: bool) -> dict:
         s = study.by_id[rid]
         trunk_steps[gid] = (s.loss.plugin, max(trunk_steps.get(gid, ("", 0))[1], b * s.steps_per_epoch(n_train)))
     counts = plan.counts(specs, len(trunk_steps))
-    chosen = [plan.shorten(s, EPOCHS) for s in plan.pick(specs)]
+    chosen = plan.evaluators_once([plan.shorten(s, EPOCHS) for s in plan.pick(specs)])
     os.makedirs(study.workdir, exist_ok=True)
     meter, clock = meter_lib.Meter(), probe.step_clock()
     records, trunk_rec = [], None

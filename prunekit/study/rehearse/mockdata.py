@@ -35,14 +35,16 @@ def split_sizes(name: str, data_dir=None) -> dict:
 
 
 def _as_dataset(sizes: dict, seed: int):
-    """A ``_as_dataset`` replacement: ``sizes[split]`` random examples of the builder's features."""
+    """A ``_as_dataset`` replacement: ``sizes[builder name][split]`` random examples of the
+    builder's features."""
     import tensorflow as tf
 
     def as_dataset(self, split, decoders=None, read_config=None, shuffle_files=False, **kwargs):
         keys = self.info.supervised_keys
         image, label = self.info.features[keys[0]], self.info.features[keys[1]]
-        n, shape, classes = sizes[str(split)], tuple(image.shape), int(label.num_classes)
-        split_seed = seed * 1_000 + sorted(sizes).index(str(split))  # splits differ
+        splits = sizes[self.name]
+        n, shape, classes = splits[str(split)], tuple(image.shape), int(label.num_classes)
+        split_seed = seed * 1_000 + sorted(splits).index(str(split))  # splits differ
 
         def example(i):
             s = tf.stack([tf.constant(split_seed, tf.int64), i])
@@ -56,13 +58,28 @@ def _as_dataset(sizes: dict, seed: int):
 
 
 @contextlib.contextmanager
-def mocked(name: str, sizes: dict, seed: int = 0):
-    """Within the block ``name`` (its builder class) has ``sizes`` examples per split, random."""
+def mocked(sizes: dict, seed: int = 0):
+    """Within the block each dataset ``name`` of ``sizes`` ({name: {split: examples}}) has that
+    many random examples per split (its builder class reports them as ``split_sizes``)."""
     import tensorflow_datasets as tfds
 
     from prunekit import data
 
-    cls = tfds.builder_cls(data.tfds_name(name).split("/")[0].split(":")[0])
-    with tfds.testing.mock_data(as_dataset_fn=_as_dataset(sizes, seed)), \
-            mock.patch.object(cls, "split_sizes", lambda self: dict(sizes), create=True):
+    classes = {name: tfds.builder_cls(data.tfds_name(name).split("/")[0].split(":")[0]) for name in sizes}
+    by_builder = {cls.name: dict(sizes[name]) for name, cls in classes.items()}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(tfds.testing.mock_data(as_dataset_fn=_as_dataset(by_builder, seed)))
+        for name, cls in classes.items():
+            stack.enter_context(mock.patch.object(cls, "split_sizes", lambda self, _s=dict(sizes[name]): dict(_s),
+                                                  create=True))
         yield
+
+
+def datasets_of(config) -> list:
+    """The dataset of the study and every dataset an evaluator reads (``transfer``'s)."""
+    names = [config.get("dataset")]
+    for options in dict(config.get("evaluation") or {}).values():
+        if isinstance(options, dict) or hasattr(options, "get"):
+            if options.get("dataset"):
+                names.append(options.get("dataset"))
+    return list(dict.fromkeys(names))

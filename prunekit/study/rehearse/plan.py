@@ -78,3 +78,16 @@ def shorten(spec, epochs: int):
     timing = dataclasses.replace(t, finetune_epochs=min(t.finetune_epochs, epochs)) if t.finetune_epochs else t
     return dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=min(spec.train.epochs, epochs)),
                                timing=timing, tensorboard=spec.tensorboard)
+
+
+def evaluators_once(specs: list) -> list:
+    """The specs with each suite evaluator kept only in the first spec that calls it: an
+    evaluator's cost depends on the model and the data, which the rehearsed runs share, so one
+    full-size call measures it (the readouts stay in every run)."""
+    seen, out = set(), []
+    for spec in specs:
+        keep = {k: v for k, v in spec.evaluation.items() if k in readouts.READOUTS or k not in seen}
+        seen |= set(evaluators(spec))
+        out.append(dataclasses.replace(spec, evaluation=keep))
+    return out
+
