@@ -69,3 +69,25 @@ def test_rehearse_refuses_flags_it_cannot_honour(flag, tmp_path, capsys):
                             f"--workdir={tmp_path / 'w'}", "--rehearse", flag])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and flag in err[0] and "--rehearse" in err[0]
+
+
+def test_meter_peak_rss_sees_a_short_lived_allocation_in_its_stage_and_the_outer_one():
+    import numpy as np
+
+    from prunekit.study.rehearse import meter as meter_lib
+
+    m = meter_lib.Meter(interval=0.01)
+    base = meter_lib.rss_bytes()
+    with m.stage("outer"):
+        with m.stage("inner"):
+            block = np.ones(256 * 2**20 // 8)  # 256 MiB, touched
+            block += 1
+            del block
+        with m.stage("after"):
+            pass
+    m.close()
+    rec = {r["stage"]: r for r in m.records}
+    assert rec["inner"]["peak_rss_bytes"] - base > 200 * 2**20
+    assert rec["outer"]["peak_rss_bytes"] >= rec["inner"]["peak_rss_bytes"]
+    assert rec["after"]["peak_rss_bytes"] - base < 100 * 2**20  # freed before it began
+    assert rec["outer"]["wall_s"] >= rec["inner"]["wall_s"] + rec["after"]["wall_s"]

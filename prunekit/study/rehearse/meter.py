@@ -4,8 +4,9 @@ A background thread samples the process's resident set size (``/proc/self/statm`
 ``psutil``) every ``interval`` seconds; each :meth:`Meter.stage` records its wall time
 (``time.perf_counter``), the peak RSS sampled while it ran (also sampled at its start and
 end, so a stage shorter than the interval still has one) and, with a GPU, TensorFlow's peak
-GPU memory (``tf.config.experimental.get_memory_info``, reset at the stage's start). Nested
-stages each get their own record; an outer stage's wall includes its inner ones.
+GPU memory (``tf.config.experimental.get_memory_info``: reset at each stage's start, the peak
+so far folded into the stages still open first). Nested stages each get their own record; an
+outer stage's wall and peaks include its inner ones.
 """
 from __future__ import annotations
 
@@ -55,6 +56,17 @@ class Meter:
             for rec in self._open:
                 rec["peak_rss_bytes"] = max(rec["peak_rss_bytes"], rss)
 
+    def _gpu_peak(self) -> int:
+        import tensorflow as tf
+
+        return sum(int(tf.config.experimental.get_memory_info(d)["peak"]) for d in self._gpu)
+
+    def _fold_gpu(self, records) -> None:
+        """The GPU peak since the last reset into ``records`` (an inner stage resets it)."""
+        peak = self._gpu_peak()
+        for rec in records:
+            rec["peak_gpu_bytes"] = max(rec["peak_gpu_bytes"] or 0, peak)
+
     @contextlib.contextmanager
     def stage(self, name: str, **fields):
         """Measures the block as stage ``name`` (``fields`` are stored with it)."""
@@ -62,6 +74,7 @@ class Meter:
         if self._gpu:
             import tensorflow as tf
 
+            self._fold_gpu(self._open)  # the outer stages keep their peak so far
             for d in self._gpu:
                 tf.config.experimental.reset_memory_stats(d)
         with self._lock:
@@ -72,13 +85,10 @@ class Meter:
         finally:
             rec["wall_s"] = time.perf_counter() - t0
             self._note(rss_bytes())
+            if self._gpu:
+                self._fold_gpu(self._open)
             with self._lock:
                 self._open.remove(rec)
-            if self._gpu:
-                import tensorflow as tf
-
-                rec["peak_gpu_bytes"] = sum(int(tf.config.experimental.get_memory_info(d)["peak"])
-                                            for d in self._gpu)
             self.records.append(rec)
 
     def close(self) -> None:
