@@ -13,14 +13,16 @@ extrapolates the full study's compute (:mod:`.extrapolate`) and writes ``DIR/reh
 ``device`` ("cpu" or the GPUs), ``cpu_count``, ``step_cap`` ({steps_per_epoch, epochs}),
 ``wall_s`` (the rehearsal), ``peak_rss_bytes`` (the process), ``full_runs`` (runs of the
 full grid), ``trunk`` (the full grid's shared-trunk savings), ``runs`` (per rehearsed run: id,
-run, loss, timing, kind, criterion, pruned, epochs, rounds, rehearsed_steps, events, events_s,
-status, reason), ``stages`` (per stage: stage, rehearsed (times run here), wall_s (summed),
+run, loss (plugin), timing (label), kind, criterion (plugin), pruned, epochs, rounds,
+rehearsed_steps, events, events_s (seconds in the pruning callback), eval_fraction,
+retrain_steps (label retrain), status, reason), ``stages`` (per stage: stage, rehearsed (times run here), wall_s (summed),
 peak_rss_bytes, peak_gpu_bytes (None without a GPU), full_count (times the full study runs it,
 :func:`.plan.counts`), full_s (its extrapolated seconds in the full study), extrapolated
-(True when the full-size stage was not run whole here)), ``step_seconds`` ({"loss/pruned|dense":
-median step seconds}), ``full_s`` / ``full_hours`` (the sum over the stages, the evaluators
-and the label retrain counted inside ``evaluate``) (the extrapolated full study on this
-machine: CPU hours here, GPU hours where ``device`` is a GPU), ``failures`` (stages that
+(True when the stage ran on a fraction of the examples, ``runs[].eval_fraction``, and its
+wall was scaled up: see :mod:`.extrapolate`)), ``step_seconds`` ({"loss/pruned|dense":
+median step seconds}), ``full_s`` / ``full_hours`` (the extrapolated full study on this
+machine, the sum over the stages with the evaluators and the label retrain counted inside
+``evaluate``: CPU hours here, GPU hours where ``device`` is a GPU), ``failures`` (stages that
 failed: the rehearsal exits 1). The rehearsed runs are ordinary run directories of DIR
 (their report in DIR/report.md).
 """
@@ -31,7 +33,8 @@ import os
 import sys
 import time
 
-STEPS = 2   # steps per epoch in a rehearsal
+STEPS = 1   # steps per epoch in a rehearsal
+EVAL_BUDGET_S = 120.0  # a rehearsed evaluate stage's forward passes beyond this run on a fraction
 EPOCHS = 2  # epochs (and fine-tuning epochs) of a rehearsed run
 
 
@@ -39,7 +42,9 @@ def _key(k) -> str:
     return f"{k[0]}/{'pruned' if k[1] else 'dense'}"
 
 
-def _stages(meter_records: list, counts: dict, full: dict) -> list:
+def _stages(meter_records: list, counts: dict, full: dict, partial: bool) -> list:
+    from prunekit.study.rehearse import extrapolate
+
     out = {}
     for r in meter_records:
         s = out.setdefault(r["stage"], {"stage": r["stage"], "rehearsed": 0, "wall_s": 0.0, "peak_rss_bytes": 0,
@@ -53,7 +58,8 @@ def _stages(meter_records: list, counts: dict, full: dict) -> list:
         out.setdefault(name, {"stage": name, "rehearsed": 0, "wall_s": 0.0, "peak_rss_bytes": None,
                               "peak_gpu_bytes": None})
     for s in out.values():
-        s.update(full_count=counts.get(s["stage"], 0), full_s=full.get(s["stage"], 0.0), extrapolated=False)
+        s.update(full_count=counts.get(s["stage"], 0), full_s=full.get(s["stage"], 0.0),
+                 extrapolated=(s["stage"] == "evaluate" or extrapolate.nested(s["stage"])) and partial)
     return sorted(out.values(), key=lambda s: list(counts).index(s["stage"]) if s["stage"] in counts else 99)
 
 
@@ -137,7 +143,7 @@ def _rehearse(study, sizes: dict, plots: bool) -> dict:
         with train.step_cap(STEPS, [clock]):
             for spec in chosen:
                 print(f"[rehearse] {spec.describe()}", file=sys.stderr, flush=True)
-                records.append(stages.run(spec, study.workdir, meter, clock))
+                records.append(stages.run(spec, study.workdir, meter, clock, EVAL_BUDGET_S))
             if trunk_steps:
                 spec = next(s for s in chosen if s.timing.kind in trunk_lib.SHARED_KINDS)
                 trunk_rec = stages.trunk(spec, study.workdir, meter, clock)
@@ -157,7 +163,7 @@ def _rehearse(study, sizes: dict, plots: bool) -> dict:
            "peak_rss_bytes": max((r["peak_rss_bytes"] for r in meter.records), default=0),
            "full_runs": len(specs), "trunk": savings,
            "runs": [{k: v for k, v in r.items() if k != "result"} for r in records],
-           "stages": _stages(meter.records, counts, full),
+           "stages": _stages(meter.records, counts, full, any(r.get("eval_fraction", 1.0) < 1 for r in records)),
            "step_seconds": {_key(k): v for k, v in extrapolate.step_times(clock.samples).items()},
            "failures": failures}
     rec["full_s"] = sum(s for k, s in full.items() if not extrapolate.nested(k))

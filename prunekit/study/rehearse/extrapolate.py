@@ -15,7 +15,10 @@ fits with the same loss and pruned-ness (any loss when none); ``event`` the rehe
 pruning-callback time per event with the same criterion and timing kind (IMP: per round, inside ``fixed``);
 ``fixed`` the rehearsed train wall not explained by steps and events (tracing, set-up; for
 IMP scaled by (rounds + 1) / (rehearsed rounds + 1)). Rehearsed walls are at full size
-unless the stage says ``extrapolated``.
+unless the stage says ``extrapolated``: an evaluate stage run on a fraction f of both splits
+(when the whole would not fit the rehearsal's budget) counts wall / f. That is exact for the
+forward passes, which dominate; a k-NN's n_train x n_test term grows as 1 / f^2, so it is
+under-counted there, and the peak memory of such a stage is the one at the fraction.
 """
 from __future__ import annotations
 
@@ -76,7 +79,12 @@ def estimate(full_specs: dict, n_train: int, branches: dict, trunk_steps: dict, 
     """``{stage: seconds of the full study}`` (see the module docstring)."""
     steps = step_times(samples)
     ok = [r for r in rehearsed if r["status"] == "ok"]
+    frac = {r["run"]: r.get("eval_fraction", 1.0) for r in rehearsed}
     walls = {name: _per_run_walls(stages, name) for name in {s["stage"] for s in stages}}
+    for name, per_run in walls.items():  # evaluators on a fraction: linear in the examples
+        if name.startswith("evaluator:"):
+            for run in per_run:
+                per_run[run] /= frac.get(run, 1.0)
     event = {}
     for r in ok:
         if r["events"] and r["kind"] != "iterative":
@@ -92,8 +100,10 @@ def estimate(full_specs: dict, n_train: int, branches: dict, trunk_steps: dict, 
     evaluator = {n: _mean(walls[n].values()) for n in evaluator_names}
     readout = {}
     for r in ok:
-        inner = sum(w.get(r["run"], 0.0) for n, w in walls.items() if nested(n))
-        readout.setdefault(r["loss"], []).append(walls["evaluate"][r["run"]] - inner)
+        f = frac.get(r["run"], 1.0)
+        evaluators_here = sum(w.get(r["run"], 0.0) for n, w in walls.items() if n.startswith("evaluator:")) * f
+        retrain_here = walls.get("label_retrain", {}).get(r["run"], 0.0)
+        readout.setdefault(r["loss"], []).append((walls["evaluate"][r["run"]] - evaluators_here - retrain_here) / f)
     per_step_retrain = None
     if "label_retrain" in walls:
         retrained = [r for r in ok if r.get("retrain_steps")]

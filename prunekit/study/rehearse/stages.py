@@ -39,9 +39,34 @@ def _timed_evaluators(meter, run_name):
         yield
 
 
-def run(spec, workdir: str, meter, clock) -> dict:
+def eval_fraction(model, data, budget_s: float) -> float:
+    """1.0, or the fraction of both splits the evaluate stage can pass through the model within
+    ``budget_s`` (one timed forward batch of 256 test examples, after a warm-up batch, times
+    the passes: 2 over the test split and 1 over the training split)."""
+    x = data.x_test[:256]
+    model.predict(x, batch_size=256, verbose=0)
+    t0 = time.perf_counter()
+    model.predict(x, batch_size=256, verbose=0)
+    per_example = (time.perf_counter() - t0) / len(x)
+    full = per_example * (len(data.x_train) + 2 * len(data.x_test))
+    return 1.0 if full <= budget_s else max(budget_s / full, 0.01)
+
+
+def _fraction(data, frac: float):
+    """The run's data with the first ``frac`` of each split (all of it at 1.0)."""
+    from prunekit.study.execute import run as run_lib
+
+    if frac >= 1.0:
+        return data
+    a, b = max(64, int(len(data.x_train) * frac)), max(64, int(len(data.x_test) * frac))
+    return run_lib.Data(data.x_train[:a], data.y_train[:a], data.x_test[:b], data.y_test[:b], data.num_classes)
+
+
+def run(spec, workdir: str, meter, clock, budget_s: float = float("inf")) -> dict:
     """Rehearses one run into the work directory; returns its record (``result`` as a study
-    run's, plus ``rehearsed_steps``, ``events`` and ``events_s``)."""
+    run's, plus ``rehearsed_steps``, ``events``, ``events_s`` and ``eval_fraction``: the
+    evaluate stage runs on that fraction of both splits when the whole would take more than
+    ``budget_s`` (:func:`eval_fraction`); its wall is then extrapolated linearly)."""
     from prunekit.study.execute import artefacts, executors, measure, run as run_lib, train
     from prunekit.study.store import rundir
 
@@ -69,8 +94,10 @@ def run(spec, workdir: str, meter, clock) -> dict:
         rec["events_s"] = events["s"]
         if plan.retrains_with_labels(spec):
             rec["retrain_steps"] = spec.train.epochs * train.steps_per_epoch(spec, len(data.x_train))
+        frac = eval_fraction(prepared.model, data, budget_s)
+        rec["eval_fraction"] = frac
         with meter.stage("evaluate", run=name), _timed_evaluators(meter, name):
-            measured = measure.evaluate(spec, data, prepared, trained)
+            measured = measure.evaluate(spec, _fraction(data, frac), prepared, trained)
         with meter.stage("save", run=name):
             n_events = artefacts.save(spec, data, prepared, trained, measured, staging)
         result = {"status": "ok", "metrics": measured.metrics, "skipped": prepared.skipped, "events": n_events,
