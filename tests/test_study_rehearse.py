@@ -91,3 +91,21 @@ def test_meter_peak_rss_sees_a_short_lived_allocation_in_its_stage_and_the_outer
     assert rec["outer"]["peak_rss_bytes"] >= rec["inner"]["peak_rss_bytes"]
     assert rec["after"]["peak_rss_bytes"] - base < 100 * 2**20  # freed before it began
     assert rec["outer"]["wall_s"] >= rec["inner"]["wall_s"] + rec["after"]["wall_s"]
+
+
+def test_extrapolated_gradual_training_worked_out_by_hand(rehearsal):
+    from prunekit.study import pruning
+
+    _, rec, _ = rehearsal
+    # 512 examples / batch 128 = 4 steps per epoch, 30 epochs = 120 steps per run; gradual
+    # begins at 10 % (step 12, epoch 3): each of its 4 runs branches from the trunk at step 12
+    # and trains 108 steps itself, with the events of the schedule at full length.
+    run = next(r for r in rec["runs"] if r["timing"] == "gradual")
+    stage = {s["stage"]: s for s in rec["stages"]}
+    step = rec["step_seconds"]["cross_entropy/pruned"]
+    per_event = run["events_s"] / run["events"]
+    fixed = stage["train:gradual"]["wall_s"] - run["rehearsed_steps"] * step - run["events_s"]
+    events = len(pruning.event_steps("gradual", {"begin": 0.1, "end": 0.7, "frequency": 0.02}, 0.5, 4, 30))
+    assert events == len(pruning.event_steps("gradual", {"begin": 0.1, "end": 0.7, "frequency": 0.02}, 0.9, 4, 30))
+    expect = 4 * (108 * step + events * per_event + max(fixed, 0.0))
+    assert stage["train:gradual"]["full_s"] == pytest.approx(expect, rel=1e-9)
