@@ -75,7 +75,8 @@ def table(rec: dict) -> str:
             s["stage"] == "label_retrain" else s["stage"]
         lines.append(f"{name:<28}{s['rehearsed']:>5}{s['wall_s']:>9.1f}{mib(s['peak_rss_bytes']):>9}"
                      f"{mib(s['peak_gpu_bytes']):>9}{s['full_count']:>8}{s['full_s'] / 3600:>10.2f}"
-                     + (" extrapolated" if s["extrapolated"] else ""))
+                     + (" extrapolated" if s["extrapolated"] else "")
+                     + (" NOT MEASURED (failed or not reached)" if s["full_count"] and not s["rehearsed"] else ""))
     lines.append(f"full study: {rec['full_hours']:,.1f} {unit} hours on this machine ({rec['cpu_count']} cores"
                  f"{', ' + rec['device'] if unit == 'GPU' else ''}); rehearsal {rec['wall_s']:.0f} s, peak RSS "
                  f"{mib(rec['peak_rss_bytes'])} MiB")
