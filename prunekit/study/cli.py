@@ -35,6 +35,9 @@ def _define_flags(argv):
                       "--workdir from its study.json and results.jsonl; trains nothing, takes no --config",
                       flag_values=fv)
     flags.DEFINE_bool("dry_run", False, "validate and list the grid, train nothing", flag_values=fv)
+    flags.DEFINE_bool("rehearse", False, "run every stage of the study a few steps on mock data of the real "
+                      "shapes and sizes, in this process; write rehearsal.json and the extrapolated compute "
+                      "(prunekit.study.rehearse)", flag_values=fv)
     return fv, config
 
 
@@ -115,6 +118,10 @@ def parse(argv):
         raise ValueError(f"bad config override: {_one_line(e)}") from None
     if not FLAGS.workdir:
         raise ValueError("--workdir is required")
+    if FLAGS.rehearse:
+        clash = [f"--{n}" for n in ("report_only", "dry_run", "retry_failed", *RUN_FLAGS[:6]) if FLAGS[n].present]
+        if clash:
+            raise ValueError(f"--rehearse runs the stages once in this process on mock data; drop {', '.join(clash)}")
     if FLAGS.report_only:
         if FLAGS["config"].present or FLAGS["config"].value is not None:
             raise ValueError("--report_only reads the study from --workdir's study.json; drop --config")

@@ -313,6 +313,10 @@ def main(argv=None) -> int:
         return cli.error(str(e))
     if FLAGS.report_only:
         return _report_only(FLAGS, t_start)
+    if FLAGS.rehearse:  # every stage a few steps on mock data of the real shapes (prunekit.study.rehearse)
+        from prunekit.study import rehearse
+
+        return rehearse.main(config, FLAGS, lambda: _validate(config, FLAGS, t_start))
     from prunekit.study.runspec.fields import ConfigError
 
     t0 = time.perf_counter()

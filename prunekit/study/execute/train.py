@@ -8,6 +8,7 @@ rounds (:mod:`~prunekit.study.execute.imp`).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import os
@@ -17,6 +18,38 @@ from prunekit.study.execute import model as model_lib, order
 from prunekit.study.execute.failed import RunFailed, check_finite, check_healthy
 
 EVAL_EXAMPLES = 1000  # fixed training examples for the loss/accuracy/KL around each event
+_CAP = {"steps": None, "callbacks": ()}  # set by step_cap() only (a rehearsal, prunekit.study.rehearse)
+
+
+@contextlib.contextmanager
+def step_cap(steps_per_epoch: int, callbacks=()):
+    """Within the block every fit of a run or trunk takes at most ``steps_per_epoch`` steps per
+    epoch, pruning schedules resolve against that length, and ``callbacks`` (timing probes) join
+    every fit: ``--rehearse`` runs the study's own stages on few steps."""
+    if int(steps_per_epoch) < 1:
+        raise ValueError(f"step_cap: steps_per_epoch must be >= 1, got {steps_per_epoch}")
+    old = dict(_CAP)
+    _CAP.update(steps=int(steps_per_epoch), callbacks=tuple(callbacks))
+    try:
+        yield
+    finally:
+        _CAP.update(old)
+
+
+def steps_per_epoch(spec, n_train: int) -> int:
+    """``ceil(n_train / batch_size)``, at most the :func:`step_cap` in force."""
+    spe = spec.steps_per_epoch(n_train)
+    return min(spe, _CAP["steps"]) if _CAP["steps"] else spe
+
+
+def capped_fit() -> dict:
+    """Keyword arguments that bound a fit to the step cap in force (none outside one)."""
+    return {"steps_per_epoch": _CAP["steps"]} if _CAP["steps"] else {}
+
+
+def probes() -> list:
+    """The timing callbacks of the step cap in force (none outside one)."""
+    return list(_CAP["callbacks"])
 
 
 @dataclasses.dataclass
@@ -52,7 +85,7 @@ def _eval_batch(data, classifier: bool, n: int):
 
 def _pruning_callback(spec, data, plugin, classifier: bool):
     """The oneshot/gradual pruning callback; a time beyond training fails the run here."""
-    spe = spec.steps_per_epoch(len(data.x_train))
+    spe = steps_per_epoch(spec, len(data.x_train))
     fields = spec.timing.fields()
     try:
         pruning.schedule(spec.timing.kind, fields, spec.sparsity).resolve(pruning.length(spe, spec.train.epochs))
@@ -75,7 +108,7 @@ def prepare(spec, data, out_dir: str) -> Prepared:
     model, plugin, strategy, dense_heads = model_lib.build(spec, data.x_train.shape[1:], data.num_classes,
                                                            wrapped=spec.pruned)
     classifier = any(l.name.endswith("head_classifier") for l in model.layers)
-    callbacks = [keras.callbacks.TerminateOnNaN()]
+    callbacks = [keras.callbacks.TerminateOnNaN(), *probes()]
     callback = None
     if spec.pruned and spec.timing.kind != "iterative":
         callback = _pruning_callback(spec, data, plugin, classifier)
@@ -123,7 +156,7 @@ def train(spec, data, run: Prepared, branch: dict | None = None) -> Trained:
     from prunekit.study.execute import imp
 
     epochs, model = spec.train.epochs, run.model
-    fit = dict(verbose=spec.verbose, callbacks=run.callbacks, steps_per_epoch=spec.steps_per_epoch(len(data.x_train)))
+    fit = dict(verbose=spec.verbose, callbacks=run.callbacks, steps_per_epoch=steps_per_epoch(spec, len(data.x_train)))
     first, history = _branch(model, branch) if branch is not None else (0, {})
     rounds, rewind = [], None
     if spec.pruned and spec.timing.kind == "iterative":
@@ -148,4 +181,5 @@ def train(spec, data, run: Prepared, branch: dict | None = None) -> Trained:
     return Trained(history, rounds, rewind, first)
 
 
-__all__ = ["prepare", "train", "Prepared", "Trained", "EVAL_EXAMPLES", "has_tensorboard"]
+__all__ = ["prepare", "train", "Prepared", "Trained", "EVAL_EXAMPLES", "has_tensorboard", "step_cap",
+           "steps_per_epoch", "capped_fit", "probes"]

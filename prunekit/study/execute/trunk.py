@@ -193,7 +193,7 @@ def train(spec, start, save_at: list):
 
     from prunekit import checkpoint
     from prunekit.study import datasets
-    from prunekit.study.execute import model as model_lib, order
+    from prunekit.study.execute import model as model_lib, order, train as train_lib
 
     spec = RunSpec.coerce(spec)
     x, y = datasets.arrays(spec.dataset, "train", spec.data_dir)
@@ -204,7 +204,7 @@ def train(spec, start, save_at: list):
         checkpoint.restore(model, start, source="trunk checkpoint")
         first, history = start.epoch, {k: list(v) for k, v in start.meta["history"].items()}
     last = max(save_at)
-    spe = spec.steps_per_epoch(len(x))
+    spe = train_lib.steps_per_epoch(spec, len(x))  # the rehearsal's step cap, if any
     saved, failed = {}, [None]
 
     class Save(keras.callbacks.Callback):
@@ -223,7 +223,7 @@ def train(spec, start, save_at: list):
     data = order.training_data(plugin, x, y, batch_size=spec.train.batch_size, seed=spec.seed,
                                first=first, last=last)
     model.fit(data, epochs=last, initial_epoch=first, steps_per_epoch=spe, verbose=spec.verbose,
-              callbacks=[keras.callbacks.TerminateOnNaN(), Save()])
+              callbacks=[keras.callbacks.TerminateOnNaN(), Save(), *train_lib.probes()])
     trained = int(model.optimizer.iterations.numpy()) - first * spe
     return saved, failed[0], trained
 
