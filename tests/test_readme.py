@@ -66,10 +66,10 @@ def _zeros(kernels) -> float:
 
 
 def test_readme_has_the_blocks_this_file_checks():
-    assert len(blocks()) == 6
+    assert len(blocks()) == 7
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(7))
 def test_readme_block_runs(digits, index):
     block = blocks()[index]
     names = _names(digits, block)
@@ -87,6 +87,19 @@ def test_readme_block_runs(digits, index):
         assert [r["step"] for r in names["rounds"].records] == [12, 24, 36]  # 6 steps per epoch
         assert [r["overall"] for r in names["rounds"].records] == pytest.approx(
             [0.4, 0.64, 0.784], abs=0.01)
+    if "DynamicSparse" in block:  # RigL from the first step at ERK densities
+        sparse = names["sparse"]
+        assert [e["step"] for e in sparse.events] == [0, 6, 12]  # 6 steps per epoch, end at step 18
+        # ERK by hand: density eps (in + out) / (in out), eps = kept / sum (in + out):
+        # fc1 64x32, out 32x10; kept = 0.1 * 2368; eps = 236.8 / (96 + 42).
+        eps = 0.1 * (64 * 32 + 32 * 10) / ((64 + 32) + (32 + 10))
+        kept = {"fc1": round(eps * 96), "out": round(eps * 42)}
+        for e in sparse.events:
+            assert {n.split("/")[0].replace("prune_low_magnitude_", ""): round((1 - s) * size) for n, s, size in
+                    [(n, s, 64 * 32 if "fc1" in n else 320) for n, s in e["sparsity"].items()]} == kept
+        assert all(sum(e["dropped"].values()) > 0 for e in sparse.events[1:])  # weights did move
+        for n, w in prunable.prunable_weights(names["rigl"]).items():
+            assert int(np.count_nonzero(w.numpy())) <= kept[n.split("/")[0].replace("prune_low_magnitude_", "")]
     if "random_like" in block:  # fine-tuning as a second fit, then a random control
         tuned, masks = names["tuned"], names["masks"]
         assert int(tuned.optimizer.iterations.numpy()) == 6 * 6
