@@ -20,10 +20,11 @@ study: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
-# The four seed studies' digits variants, then their mnist1d variants (each measured within
-# 30 min on 2 CPU cores: see each config's docstring); longer than make test.
+# The digits variants of the four seed studies and the timing axis, then the seed studies'
+# mnist1d variants (each within 30 min on 2 CPU cores: see each config's docstring); longer
+# than make test.
 reproduce: $(STAMP)
-	for c in oneshot_vs_gradual loss_modelling contrastive_timing ssl_masks; do \
+	for c in oneshot_vs_gradual loss_modelling contrastive_timing ssl_masks timing_axis; do \
 	  $(VENV)/bin/prunekit-study --config=configs/$$c.py:digits --workdir=runs/$$c-digits || exit 1; done
 	for c in oneshot_vs_gradual loss_modelling contrastive_timing ssl_masks; do \
 	  $(VENV)/bin/prunekit-study --config=configs/$$c.py:mnist1d --workdir=runs/$$c-mnist1d || exit 1; done

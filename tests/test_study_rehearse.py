@@ -30,7 +30,7 @@ def test_rehearsal_counts_every_stage_of_the_full_study(rehearsal):
     code, rec, _ = rehearsal
     assert code == 0, rec["failures"]
     # By hand: 2 timings x 2 sparsities x 2 seeds pruned + 1 dense per seed = 10 runs; gradual
-    # (from 10 % of training), one-shot after training and the dense baseline all branch from
+    # (from 10 % of training), one-shot near the end and the dense baseline all branch from
     # one trunk per seed (2); every run calls sharpness and psp_entropy.
     full = {s["stage"]: s["full_count"] for s in rec["stages"]}
     assert rec["full_runs"] == 10
@@ -50,7 +50,7 @@ def test_rehearsal_runs_one_point_of_each_kind_with_the_step_cap(rehearsal):
     assert math.ceil(SPLITS["train"] / 128) > steps  # the cap binds
     assert runs["dense"]["rehearsed_steps"] == steps * epochs
     assert runs["gradual"]["rehearsed_steps"] == steps * epochs
-    assert runs["oneshot_after"]["rehearsed_steps"] == steps * 2 * epochs  # + as many fine-tuning epochs
+    assert runs["oneshot_after"]["rehearsed_steps"] == steps * epochs  # fine-tuning inside the same epochs
     assert runs["oneshot_after"]["events"] == 1 and runs["gradual"]["events"] >= 1
     here = {s["stage"]: s["rehearsed"] for s in rec["stages"]}
     assert here["trunk"] == 1 and here["report"] == 1 and here["evaluator:sharpness"] == 1  # once, at full size
