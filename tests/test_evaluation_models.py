@@ -181,3 +181,39 @@ def test_an_undeclared_evaluator_output_is_an_error():
     assert e.options() == {"k": 3} and e.required() == []
     with pytest.raises(ValueError, match="evaluator 'x' returned 'b', which it does not declare"):
         e.split(e(None, None))
+
+
+def test_psp_entropy_on_a_pruned_resnet20_under_a_loss_plugin_matches_the_stripped_model():
+    """Regression: the wrapped model shares its activation/BN/Add layers with the copy that
+    ``prunekit.wrap`` made, so ``layer.input`` was in the wrong graph ("Graph disconnected ...
+    at layer conv1"). Reference: the same formula by hand on the ReLU inputs of the stripped
+    model (masks baked into plain layers with their own graph)."""
+    import prunekit
+    from prunekit import models, prunable, registry
+
+    keras.utils.set_random_seed(0)
+    plugin = registry.get_loss("cross_entropy")
+    base = models.build("resnet20", (32, 32, 3), 2, seed=0)
+    model = plugin.build_model(models.feature_model(base), 2)
+    pruned = prunekit.wrap(model, exclude=plugin.head_layer_names(model))
+    rng = np.random.default_rng(0)
+    for wrapper in prunable.wrappers(pruned):  # a real 50 % random mask on every kernel
+        for _, mask, _ in wrapper.pruning_vars:
+            mask.assign((rng.random(mask.shape) < 0.5).astype(np.float32))
+    x = rng.normal(size=(8, 32, 32, 3)).astype(np.float32)
+    y = np.arange(8) % 2  # 4 examples per class: p in {0, 1/4, 1/2, 3/4, 1}
+    res = ev.EVALUATORS["psp_entropy"](pruned, {"train": (x, y), "test": (x, y)}, batch_size=3)
+
+    stripped = prunekit.strip(pruned)
+    names = [l.name for l in stripped.layers[:-1] if isinstance(l, keras.layers.ReLU)]
+    assert len(names) == 19  # conv1 + 9 blocks x 2 ReLUs
+    assert sorted(k.split("/", 1)[1] for k in res if k.startswith("psp_entropy/")) == sorted(names)
+    zs = keras.Model(stripped.inputs, [stripped.get_layer(n).input for n in names]).predict(x, verbose=0)
+    means = []
+    for name, z in zip(names, zs):
+        p = np.stack([(z[y == k] > 0).mean(0) for k in (0, 1)]).clip(1e-4, 0.9999)
+        h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p)).sum(0)
+        np.testing.assert_allclose(res[f"psp_entropy_units/{name}"], h, atol=1e-12, err_msg=name)
+        means.append(h.mean())
+    assert res["psp_entropy"] == pytest.approx(np.mean(means), abs=1e-12)
+    assert 0.05 < res["psp_entropy"] < 2  # not the degenerate all-clamped value
