@@ -253,3 +253,15 @@ def test_psp_entropy_on_each_pruned_catalogue_model_matches_the_stripped_model(n
     ref = _psp_by_hand(stripped, sorted(got), x, y)
     for layer, h in got.items():
         np.testing.assert_allclose(h, ref[layer], rtol=1e-9, atol=1e-9, err_msg=f"{name}/{layer}")
+
+
+def test_probe_layers_of_a_pruned_resnet20_under_a_loss_plugin_group_blocks_as_unwrapped():
+    """Same root cause: BN/ReLU layers shared with wrap's copy have two inbound nodes, so the
+    block chains were cut after each wrapped conv. By hand for ResNet-20: conv1's ReLU, then
+    per block (9) the first ReLU, the second BN (the Add takes two inputs) and the block's
+    ReLU, then the head: 1 + 27 + 1 = 29, as in the stripped model."""
+    pruned, stripped = _pruned_under_plugin("resnet20", (32, 32, 3))
+    names = [n.removeprefix("prune_low_magnitude_") for n in ev.probe_layers(pruned)]
+    assert names == ev.probe_layers(stripped)
+    assert len(names) == 29
+    assert names[:4] == ["conv1_relu", "stage1_block1_relu1", "stage1_block1_bn2", "stage1_block1_out"]
