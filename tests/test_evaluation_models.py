@@ -181,3 +181,87 @@ def test_an_undeclared_evaluator_output_is_an_error():
     assert e.options() == {"k": 3} and e.required() == []
     with pytest.raises(ValueError, match="evaluator 'x' returned 'b', which it does not declare"):
         e.split(e(None, None))
+
+
+
+def _pruned_under_plugin(name, input_shape, seed=0):
+    """Catalogue model ``name`` (2 classes) under the cross_entropy plugin, wrapped, with a
+    random 50 % mask on every kernel; and the same model stripped (masks baked in)."""
+    import prunekit
+    from prunekit import models, prunable, registry
+
+    keras.utils.set_random_seed(seed)
+    plugin = registry.get_loss("cross_entropy")
+    model = plugin.build_model(models.feature_model(models.build(name, input_shape, 2, seed=seed)), 2)
+    pruned = prunekit.wrap(model, exclude=plugin.head_layer_names(model))
+    rng = np.random.default_rng(seed)
+    for wrapper in prunable.wrappers(pruned):
+        for _, mask, _ in wrapper.pruning_vars:
+            mask.assign((rng.random(mask.shape) < 0.5).astype(np.float32))
+    return pruned, prunekit.strip(pruned)
+
+
+def _psp_by_hand(stripped, names, x, y):
+    """Per-unit PSP-entropy (bits) of each named layer of a plain model, by hand: the
+    pre-activation is an activation layer's input, or a Dense / Conv layer's kernel applied
+    to its input plus bias (tf.nn.convolution, not the layer), then METHODS.md's formula."""
+    layers = [stripped.get_layer(n) for n in names]
+    inputs = keras.Model(stripped.inputs, [l.input for l in layers])(x, training=False)
+    out = {}
+    for layer, z in zip(layers, inputs if len(layers) > 1 else [inputs]):
+        if isinstance(layer, keras.layers.Dense):
+            z = np.asarray(z, np.float64) @ layer.kernel.numpy() + layer.bias.numpy()
+        elif isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D)):
+            z = np.asarray(tf.nn.convolution(z, layer.kernel, strides=layer.strides,
+                                             padding=layer.padding.upper(),
+                                             dilations=layer.dilation_rate)) + layer.bias.numpy()
+        z = np.asarray(z)
+        p = np.stack([(z[y == k] > 0).mean(0) for k in np.unique(y)]).clip(1e-4, 0.9999)
+        out[layer.name] = -(p * np.log2(p) + (1 - p) * np.log2(1 - p)).sum(0)
+    return out
+
+
+def test_psp_entropy_on_a_pruned_resnet20_under_a_loss_plugin_matches_the_stripped_model():
+    """Regression: the wrapped model shares its activation/BN/Add layers with the copy that
+    ``prunekit.wrap`` made, so ``layer.input`` was in the wrong graph ("Graph disconnected ...
+    at layer conv1"). Reference: the formula by hand on the stripped model's ReLU inputs."""
+    pruned, stripped = _pruned_under_plugin("resnet20", (32, 32, 3))
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 32, 32, 3)).astype(np.float32)
+    y = np.arange(8) % 2  # 4 examples per class: p in {0, 1/4, 1/2, 3/4, 1}
+    res = ev.EVALUATORS["psp_entropy"](pruned, {"train": (x, y), "test": (x, y)}, batch_size=3)
+    names = [l.name for l in stripped.layers[:-1] if isinstance(l, keras.layers.ReLU)]
+    assert len(names) == 19  # conv1 + 9 blocks x 2 ReLUs
+    assert sorted(k.split("/", 1)[1] for k in res if k.startswith("psp_entropy/")) == sorted(names)
+    ref = _psp_by_hand(stripped, names, x, y)
+    for name in names:
+        np.testing.assert_allclose(res[f"psp_entropy_units/{name}"], ref[name], atol=1e-12, err_msg=name)
+    assert res["psp_entropy"] == pytest.approx(np.mean([h.mean() for h in ref.values()]), abs=1e-12)
+    assert 0.05 < res["psp_entropy"] < 2  # not the degenerate all-clamped value
+
+
+@pytest.mark.parametrize("name, shape", [("mlp", (8,)), ("convnet", (12, 12, 1)), ("lenet5", (28, 28, 1)),
+                                         ("wrn", (16, 16, 3)), ("conv1d", (32, 2)), ("resnet1d", (32, 2))])
+def test_psp_entropy_on_each_pruned_catalogue_model_matches_the_stripped_model(name, shape):
+    pruned, stripped = _pruned_under_plugin(name, shape)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(8,) + shape).astype(np.float32), np.arange(8) % 2
+    res = ev.EVALUATORS["psp_entropy"](pruned, {"train": (x, y), "test": (x, y)})
+    got = {k.split("/", 1)[1].removeprefix("prune_low_magnitude_"): v
+           for k, v in res.items() if k.startswith("psp_entropy_units/")}
+    assert got, name
+    ref = _psp_by_hand(stripped, sorted(got), x, y)
+    for layer, h in got.items():
+        np.testing.assert_allclose(h, ref[layer], rtol=1e-9, atol=1e-9, err_msg=f"{name}/{layer}")
+
+
+def test_probe_layers_of_a_pruned_resnet20_under_a_loss_plugin_group_blocks_as_unwrapped():
+    """Same root cause: BN/ReLU layers shared with wrap's copy have two inbound nodes, so the
+    block chains were cut after each wrapped conv. By hand for ResNet-20: conv1's ReLU, then
+    per block (9) the first ReLU, the second BN (the Add takes two inputs) and the block's
+    ReLU, then the head: 1 + 27 + 1 = 29, as in the stripped model."""
+    pruned, stripped = _pruned_under_plugin("resnet20", (32, 32, 3))
+    names = [n.removeprefix("prune_low_magnitude_") for n in ev.probe_layers(pruned)]
+    assert names == ev.probe_layers(stripped)
+    assert len(names) == 29
+    assert names[:4] == ["conv1_relu", "stage1_block1_relu1", "stage1_block1_bn2", "stage1_block1_out"]

@@ -99,8 +99,9 @@ def probe_layers(model) -> list:
         if type(base_layer(layer)).__name__ not in _COMPUTE:
             continue
         end = layer
-        for nxt in layers[i + 1:]:
-            if type(base_layer(nxt)).__name__ in _PASS_THROUGH and _single_input(nxt) is end.output:
+        for nxt in layers[i + 1:]:  # nodes of this model: wrapped copies share their BN/ReLU
+            if (type(base_layer(nxt)).__name__ in _PASS_THROUGH
+                    and _single_input(model, nxt) is graph.output_in(model, end)):
                 end = nxt
             else:
                 break
@@ -108,9 +109,9 @@ def probe_layers(model) -> list:
     return names
 
 
-def _single_input(layer):
+def _single_input(model, layer):
     try:
-        inp = layer.input
+        inp = graph.input_in(model, layer)
     except (AttributeError, ValueError):
         return None
     return None if isinstance(inp, (list, tuple)) else inp

@@ -96,7 +96,7 @@ def _preactivation_batches(model, layer_name, x, batch_size=256):
     has_act = type(inner).__name__ not in ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU") \
         and getattr(inner, "activation", None) is not None
     if not has_act:
-        extractor = keras.Model(model.inputs, layer.input)
+        extractor = keras.Model(model.inputs, graph.input_in(model, layer))
         for i in range(0, len(x), batch_size):
             yield np.asarray(extractor(x[i:i + batch_size], training=False))
         return
