@@ -106,30 +106,52 @@ def _brute_force_rigl(w, mask, grad, fraction):
     return new.reshape(mask.shape)
 
 
-def test_rigl_regrowth_equals_a_brute_force_choice(digits):
+def _plain_sgd_steps(model, masks, batches, lr):
+    """Brute-force masked SGD on a plain model: per batch, theta <- (theta - lr g) * mask;
+    returns the gradient of each batch (at the weights before its update)."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    kernels = [layer.kernel for layer in model.layers]
+    for kernel, mask in zip(kernels, masks):
+        kernel.assign(kernel.numpy() * mask)
+    grads = []
+    for bx, by in batches:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(by, model(bx))
+        g = tape.gradient(loss, model.trainable_variables)
+        grads.append({v.name: gi.numpy() for v, gi in zip(model.trainable_variables, g)})
+        for v, gi in zip(model.trainable_variables, g):
+            v.assign(v - lr * gi)
+        for kernel, mask in zip(kernels, masks):
+            kernel.assign(kernel.numpy() * mask)
+    return grads
+
+
+def test_rigl_regrowth_uses_the_gradient_of_the_update_steps_batch(digits):
     x, y = digits
+    lr, batch = 0.5, 64
     model = _model(seed=3)
-    # lr 0: the weights stay at their (masked) initial values, so the brute force sees what RigL saw.
-    model.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(keras.optimizers.SGD(lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     sched = timing.DynamicSparse(0.7, kind="rigl", update_every=3, drop_fraction=0.4, end=4, distribution="uniform")
-    cb = PruningCallback("magnitude", sched, data=(x, y), num_examples=len(x))
+    cb = PruningCallback("magnitude", sched)  # no data: RigL scores the batch of the update step
     shapes = {n: tuple(w.shape) for n, w in prunable.prunable_weights(model).items()}
     before = dynamic.initial_masks(shapes, 0.7, "layer", 0)
-    model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=4, callbacks=[cb], verbose=0)
+    model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, callbacks=[cb], verbose=0)
     (update,) = [e for e in cb.events if e.get("drop")]
-    assert update["step"] == 3
-    # The dense gradient by GradientTape on a plain model with the masked initial weights
-    # (the same seed builds the same initial weights).
-    plain = prunekit.strip(_model(seed=3))
+    assert update["step"] == update["applied_at"] == 3
+    # The update at step 3 follows 3 optimizer updates; it regrows by |g| of the 3rd batch
+    # (x[128:192]) at the weights after 2 updates, and drops by |theta| after 3 updates.
+    plain = prunekit.strip(_model(seed=3))  # the same seed builds the same initial weights
+    batches = [(x[i:i + batch], y[i:i + batch]) for i in range(0, 3 * batch, batch)]
+    grads = _plain_sgd_steps(plain, list(before.values()), batches, lr)
+    assert len(plain.layers) == len(before) == 2
+    got = mask_io.get(model)
     for (name, mask), layer in zip(before.items(), plain.layers):
-        layer.kernel.assign(layer.kernel.numpy() * mask)
-    with tf.GradientTape() as tape:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, plain(x))
-    grads = tape.gradient(loss, [layer.kernel for layer in plain.layers])
-    assert len(grads) == len(before) == 2
-    for (name, mask), layer, g in zip(before.items(), plain.layers, grads):
-        expected = _brute_force_rigl(layer.kernel.numpy(), mask, g.numpy(), update["drop"])
-        np.testing.assert_array_equal(mask_io.get(model)[name], expected)
+        w = layer.kernel.numpy()
+        expected = _brute_force_rigl(w, mask, grads[2][layer.kernel.name], update["drop"])
+        np.testing.assert_array_equal(got[name], expected)
+        # The test tells batches apart: the previous batch's gradient would regrow others.
+        other = _brute_force_rigl(w, mask, grads[1][layer.kernel.name], update["drop"])
+        assert not np.array_equal(other, expected)
 
 
 def test_regrown_weights_and_optimizer_slots_start_at_zero(digits):
@@ -177,5 +199,15 @@ def test_set_regrowth_is_seeded_and_refusals_are_clear(digits):
     x, y = digits
     model = _model()
     model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    with pytest.raises(ValueError, match="pass data="):
-        model.fit(x, y, epochs=1, verbose=0, callbacks=[PruningCallback("magnitude", timing.DynamicSparse(0.9))])
+    # A fit that starts at a RigL update's step never ran that step's batch: without data it is refused.
+    model.optimizer.iterations.assign(3)
+    sched = timing.DynamicSparse(0.9, kind="rigl", update_every=3, end=0.75)
+    cb = PruningCallback("magnitude", sched, length=timing.Length(4, 3))
+    with pytest.raises(ValueError, match=r"RigL update at step 3: this fit did not run the batch .* pass data="):
+        model.fit(x, y, batch_size=64, epochs=1, verbose=0, callbacks=[cb])
+    # With data it scores regrowth on data (the documented fallback); the layers keep their counts.
+    model.optimizer.iterations.assign(3)
+    cb = PruningCallback("magnitude", sched, length=timing.Length(4, 3), data=(x, y))
+    active = _active(model)
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0, callbacks=[cb])
+    assert [e["step"] for e in cb.events] == [3, 6] and _active(model) == active
