@@ -3,7 +3,12 @@
 Expected values are worked out here: ERK by hand, the cosine decay from its formula, RigL's
 regrowth by a brute-force sort of a GradientTape gradient on a plain Keras copy.
 """
+import json
 import math
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -138,20 +143,68 @@ def test_rigl_regrowth_uses_the_gradient_of_the_update_steps_batch(digits):
     model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, callbacks=[cb], verbose=0)
     (update,) = [e for e in cb.events if e.get("drop")]
     assert update["step"] == update["applied_at"] == 3
-    # The update at step 3 follows 3 optimizer updates; it regrows by |g| of the 3rd batch
-    # (x[128:192]) at the weights after 2 updates, and drops by |theta| after 3 updates.
+    expected, other = _rigl_expected(x, y, before, lr, batch, update["drop"])
+    for name, mask in mask_io.get(model).items():
+        np.testing.assert_array_equal(mask, expected[name])
+        assert not np.array_equal(other[name], expected[name])  # the test tells batches apart
+
+
+def _rigl_expected(x, y, before, lr, batch, drop):
+    """The masks after the update at step 3 by brute force: it follows 3 optimizer updates and
+    regrows by |g| of the 3rd batch (x[128:192]) at the weights after 2 updates, dropping by
+    |theta| after 3; ``other``: the same choice made from the 2nd batch's gradient."""
     plain = prunekit.strip(_model(seed=3))  # the same seed builds the same initial weights
     batches = [(x[i:i + batch], y[i:i + batch]) for i in range(0, 3 * batch, batch)]
     grads = _plain_sgd_steps(plain, list(before.values()), batches, lr)
     assert len(plain.layers) == len(before) == 2
-    got = mask_io.get(model)
+    expected, other = {}, {}
     for (name, mask), layer in zip(before.items(), plain.layers):
         w = layer.kernel.numpy()
-        expected = _brute_force_rigl(w, mask, grads[2][layer.kernel.name], update["drop"])
-        np.testing.assert_array_equal(got[name], expected)
-        # The test tells batches apart: the previous batch's gradient would regrow others.
-        other = _brute_force_rigl(w, mask, grads[1][layer.kernel.name], update["drop"])
-        assert not np.array_equal(other, expected)
+        expected[name] = _brute_force_rigl(w, mask, grads[2][layer.kernel.name], drop)
+        other[name] = _brute_force_rigl(w, mask, grads[1][layer.kernel.name], drop)
+    return expected, other
+
+
+def test_rigl_under_mirrored_strategy_uses_the_global_batch_gradient():
+    """Two logical CPUs: the kept |g| is the cross-replica sum, the global batch's gradient."""
+    script = textwrap.dedent(f"""
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import tf_keras as keras
+        from sklearn.datasets import load_digits
+        import test_dynamic_sparse as t
+        from prunekit import prunable, timing
+        from prunekit.pruning import PruningCallback, dynamic, mask_io
+        x, y = load_digits(return_X_y=True)
+        x, y = (x[:256] / 16.0).astype(np.float32), y[:256].astype(np.int32)
+        strategy = tf.distribute.MirroredStrategy()
+        init = t._model(seed=3).get_weights()
+        with strategy.scope():
+            model = t._model(seed=3)
+            model.set_weights(init)
+            model.compile(keras.optimizers.SGD(0.5), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        sched = timing.DynamicSparse(0.7, kind="rigl", update_every=3, drop_fraction=0.4, end=4,
+                                     distribution="uniform")
+        cb = PruningCallback("magnitude", sched)
+        shapes = {{n: tuple(w.shape) for n, w in prunable.prunable_weights(model).items()}}
+        before = dynamic.initial_masks(shapes, 0.7, "layer", 0)
+        model.fit(x, y, batch_size=64, epochs=1, shuffle=False, callbacks=[cb], verbose=0)
+        (update,) = [e for e in cb.events if e.get("drop")]
+        expected, other = t._rigl_expected(x, y, before, 0.5, 64, update["drop"])
+        got = mask_io.get(model)
+        print("RESULT", json.dumps({{"replicas": strategy.num_replicas_in_sync,
+            "equal": [bool(np.array_equal(got[n], expected[n])) for n in got],
+            "differs": [not np.array_equal(other[n], expected[n]) for n in got]}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, out.stderr[-3000:]
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result == {"replicas": 2, "equal": [True, True], "differs": [True, True]}
 
 
 def test_regrown_weights_and_optimizer_slots_start_at_zero(digits):
