@@ -33,7 +33,8 @@ class PruningCallback(keras.callbacks.Callback):
       schedule: a :class:`prunekit.timing.Timing`: ``timing.OneShot`` (with local ``steps``),
         ``timing.Gradual``, ``timing.Iterative`` (IMP: rounds, rewinding), ``timing.Hold``,
         ``timing.DynamicSparse`` (SET / RigL: random masks at step 0, then drop by magnitude
-        and regrow; needs the ``magnitude`` criterion, RigL also ``data``) or a
+        and regrow; needs the ``magnitude`` criterion; RigL regrows by |g| of the update
+        step's batch, :mod:`prunekit.pruning.batch_gradient`) or a
         ``prunekit.schedules`` alias. It is resolved to optimizer steps when the first ``fit``
         starts (later fits with the same callback keep that plan); an epoch or fraction past
         the end of training is an error (times in steps are absolute optimizer steps and may
@@ -44,7 +45,8 @@ class PruningCallback(keras.callbacks.Callback):
         With ``DynamicSparse`` the per-layer sparsities are its ``distribution``'s ('layer' or
         'erk' scope; 'erk' needs ``distribution="erk"``).
       data: examples for gradient / curvature statistics: a ``tf.data.Dataset`` of (x, y)
-        batches or an (x, y) pair of arrays. Needed when the criterion requires statistics.
+        batches or an (x, y) pair of arrays. Needed when the criterion requires statistics;
+        for RigL only when a fit starts at an update's step (that step's batch was not run).
       num_examples: examples used for the statistics.
       verbose: 1 prints one line per pruning event.
       length: the training length (``prunekit.timing.Length``) the schedule resolves
