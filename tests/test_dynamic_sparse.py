@@ -3,7 +3,12 @@
 Expected values are worked out here: ERK by hand, the cosine decay from its formula, RigL's
 regrowth by a brute-force sort of a GradientTape gradient on a plain Keras copy.
 """
+import json
 import math
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -106,30 +111,100 @@ def _brute_force_rigl(w, mask, grad, fraction):
     return new.reshape(mask.shape)
 
 
-def test_rigl_regrowth_equals_a_brute_force_choice(digits):
+def _plain_sgd_steps(model, masks, batches, lr):
+    """Brute-force masked SGD on a plain model: per batch, theta <- (theta - lr g) * mask;
+    returns the gradient of each batch (at the weights before its update)."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    kernels = [layer.kernel for layer in model.layers]
+    for kernel, mask in zip(kernels, masks):
+        kernel.assign(kernel.numpy() * mask)
+    grads = []
+    for bx, by in batches:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(by, model(bx))
+        g = tape.gradient(loss, model.trainable_variables)
+        grads.append({v.name: gi.numpy() for v, gi in zip(model.trainable_variables, g)})
+        for v, gi in zip(model.trainable_variables, g):
+            v.assign(v - lr * gi)
+        for kernel, mask in zip(kernels, masks):
+            kernel.assign(kernel.numpy() * mask)
+    return grads
+
+
+def test_rigl_regrowth_uses_the_gradient_of_the_update_steps_batch(digits):
     x, y = digits
+    lr, batch = 0.5, 64
     model = _model(seed=3)
-    # lr 0: the weights stay at their (masked) initial values, so the brute force sees what RigL saw.
-    model.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(keras.optimizers.SGD(lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     sched = timing.DynamicSparse(0.7, kind="rigl", update_every=3, drop_fraction=0.4, end=4, distribution="uniform")
-    cb = PruningCallback("magnitude", sched, data=(x, y), num_examples=len(x))
+    cb = PruningCallback("magnitude", sched)  # no data: RigL scores the batch of the update step
     shapes = {n: tuple(w.shape) for n, w in prunable.prunable_weights(model).items()}
     before = dynamic.initial_masks(shapes, 0.7, "layer", 0)
-    model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=4, callbacks=[cb], verbose=0)
+    model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, callbacks=[cb], verbose=0)
     (update,) = [e for e in cb.events if e.get("drop")]
-    assert update["step"] == 3
-    # The dense gradient by GradientTape on a plain model with the masked initial weights
-    # (the same seed builds the same initial weights).
-    plain = prunekit.strip(_model(seed=3))
+    assert update["step"] == update["applied_at"] == 3
+    expected, other = _rigl_expected(x, y, before, lr, batch, update["drop"])
+    for name, mask in mask_io.get(model).items():
+        np.testing.assert_array_equal(mask, expected[name])
+        assert not np.array_equal(other[name], expected[name])  # the test tells batches apart
+
+
+def _rigl_expected(x, y, before, lr, batch, drop):
+    """The masks after the update at step 3 by brute force: it follows 3 optimizer updates and
+    regrows by |g| of the 3rd batch (x[128:192]) at the weights after 2 updates, dropping by
+    |theta| after 3; ``other``: the same choice made from the 2nd batch's gradient."""
+    plain = prunekit.strip(_model(seed=3))  # the same seed builds the same initial weights
+    batches = [(x[i:i + batch], y[i:i + batch]) for i in range(0, 3 * batch, batch)]
+    grads = _plain_sgd_steps(plain, list(before.values()), batches, lr)
+    assert len(plain.layers) == len(before) == 2
+    expected, other = {}, {}
     for (name, mask), layer in zip(before.items(), plain.layers):
-        layer.kernel.assign(layer.kernel.numpy() * mask)
-    with tf.GradientTape() as tape:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, plain(x))
-    grads = tape.gradient(loss, [layer.kernel for layer in plain.layers])
-    assert len(grads) == len(before) == 2
-    for (name, mask), layer, g in zip(before.items(), plain.layers, grads):
-        expected = _brute_force_rigl(layer.kernel.numpy(), mask, g.numpy(), update["drop"])
-        np.testing.assert_array_equal(mask_io.get(model)[name], expected)
+        w = layer.kernel.numpy()
+        expected[name] = _brute_force_rigl(w, mask, grads[2][layer.kernel.name], drop)
+        other[name] = _brute_force_rigl(w, mask, grads[1][layer.kernel.name], drop)
+    return expected, other
+
+
+def test_rigl_under_mirrored_strategy_uses_the_global_batch_gradient():
+    """Two logical CPUs: the kept |g| is the cross-replica sum, the global batch's gradient."""
+    script = textwrap.dedent(f"""
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import tf_keras as keras
+        from sklearn.datasets import load_digits
+        import test_dynamic_sparse as t
+        from prunekit import prunable, timing
+        from prunekit.pruning import PruningCallback, dynamic, mask_io
+        x, y = load_digits(return_X_y=True)
+        x, y = (x[:256] / 16.0).astype(np.float32), y[:256].astype(np.int32)
+        strategy = tf.distribute.MirroredStrategy()
+        init = t._model(seed=3).get_weights()
+        with strategy.scope():
+            model = t._model(seed=3)
+            model.set_weights(init)
+            model.compile(keras.optimizers.SGD(0.5), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        sched = timing.DynamicSparse(0.7, kind="rigl", update_every=3, drop_fraction=0.4, end=4,
+                                     distribution="uniform")
+        cb = PruningCallback("magnitude", sched)
+        shapes = {{n: tuple(w.shape) for n, w in prunable.prunable_weights(model).items()}}
+        before = dynamic.initial_masks(shapes, 0.7, "layer", 0)
+        model.fit(x, y, batch_size=64, epochs=1, shuffle=False, callbacks=[cb], verbose=0)
+        (update,) = [e for e in cb.events if e.get("drop")]
+        expected, other = t._rigl_expected(x, y, before, 0.5, 64, update["drop"])
+        got = mask_io.get(model)
+        print("RESULT", json.dumps({{"replicas": strategy.num_replicas_in_sync,
+            "equal": [bool(np.array_equal(got[n], expected[n])) for n in got],
+            "differs": [not np.array_equal(other[n], expected[n]) for n in got]}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, out.stderr[-3000:]
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result == {"replicas": 2, "equal": [True, True], "differs": [True, True]}
 
 
 def test_regrown_weights_and_optimizer_slots_start_at_zero(digits):
@@ -177,5 +252,15 @@ def test_set_regrowth_is_seeded_and_refusals_are_clear(digits):
     x, y = digits
     model = _model()
     model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    with pytest.raises(ValueError, match="pass data="):
-        model.fit(x, y, epochs=1, verbose=0, callbacks=[PruningCallback("magnitude", timing.DynamicSparse(0.9))])
+    # A fit that starts at a RigL update's step never ran that step's batch: without data it is refused.
+    model.optimizer.iterations.assign(3)
+    sched = timing.DynamicSparse(0.9, kind="rigl", update_every=3, end=0.75)
+    cb = PruningCallback("magnitude", sched, length=timing.Length(4, 3))
+    with pytest.raises(ValueError, match=r"RigL update at step 3: this fit did not run the batch .* pass data="):
+        model.fit(x, y, batch_size=64, epochs=1, verbose=0, callbacks=[cb])
+    # With data it scores regrowth on data (the documented fallback); the layers keep their counts.
+    model.optimizer.iterations.assign(3)
+    cb = PruningCallback("magnitude", sched, length=timing.Length(4, 3), data=(x, y))
+    active = _active(model)
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0, callbacks=[cb])
+    assert [e["step"] for e in cb.events] == [3, 6] and _active(model) == active

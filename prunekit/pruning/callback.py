@@ -16,7 +16,7 @@ import tf_keras as keras
 
 from prunekit import checkpoint, prunable, registry
 from prunekit import masks as masks_lib
-from prunekit.pruning import dynamic, masked_step, records
+from prunekit.pruning import batch_gradient, dynamic, masked_step, records
 from prunekit.timing import local, units
 from prunekit.timing.dynamic import DynamicSparse
 from prunekit.timing.plan import Timing
@@ -33,7 +33,8 @@ class PruningCallback(keras.callbacks.Callback):
       schedule: a :class:`prunekit.timing.Timing`: ``timing.OneShot`` (with local ``steps``),
         ``timing.Gradual``, ``timing.Iterative`` (IMP: rounds, rewinding), ``timing.Hold``,
         ``timing.DynamicSparse`` (SET / RigL: random masks at step 0, then drop by magnitude
-        and regrow; needs the ``magnitude`` criterion, RigL also ``data``) or a
+        and regrow; needs the ``magnitude`` criterion; RigL regrows by |g| of the update
+        step's batch, :mod:`prunekit.pruning.batch_gradient`) or a
         ``prunekit.schedules`` alias. It is resolved to optimizer steps when the first ``fit``
         starts (later fits with the same callback keep that plan); an epoch or fraction past
         the end of training is an error (times in steps are absolute optimizer steps and may
@@ -44,7 +45,8 @@ class PruningCallback(keras.callbacks.Callback):
         With ``DynamicSparse`` the per-layer sparsities are its ``distribution``'s ('layer' or
         'erk' scope; 'erk' needs ``distribution="erk"``).
       data: examples for gradient / curvature statistics: a ``tf.data.Dataset`` of (x, y)
-        batches or an (x, y) pair of arrays. Needed when the criterion requires statistics.
+        batches or an (x, y) pair of arrays. Needed when the criterion requires statistics;
+        for RigL only when a fit starts at an update's step (that step's batch was not run).
       num_examples: examples used for the statistics.
       verbose: 1 prints one line per pruning event.
       length: the training length (``prunekit.timing.Length``) the schedule resolves
@@ -96,6 +98,7 @@ class PruningCallback(keras.callbacks.Callback):
         self._step = 0
         self._spe = 1
         self._installed = None
+        self._gradient = None
 
     @property
     def records(self) -> list:
@@ -108,8 +111,6 @@ class PruningCallback(keras.callbacks.Callback):
             raise ValueError("PruningCallback needs a wrapped model: use model = prunekit.wrap(model) "
                              "before compile and fit.")
         needs = sorted(set(self.criterion.requires) - DATA_FREE)
-        if getattr(self.schedule, "kind", None) == "rigl":
-            needs = needs or ["gradient (RigL's regrowth)"]
         if needs and self.data is None:
             raise ValueError(f"criterion {type(self.criterion).__name__} needs statistics {needs}: "
                              "pass data=... (examples to estimate them on) to PruningCallback.")
@@ -125,13 +126,21 @@ class PruningCallback(keras.callbacks.Callback):
         done = {e["step"] for e in self.records}
         self._pending = [e for e in self.plan.events if e.step >= self._step and e.step not in done]
         self._schedule_next()
-        self._installed = masked_step.install(model, self._on_step)
+        self._gradient = None
+        if getattr(self.schedule, "kind", None) == "rigl":  # kept by the step before each update
+            self._gradient = model.__dict__.get("_prunekit_batch_gradient")
+            if self._gradient is None:
+                self._gradient = model.__dict__["_prunekit_batch_gradient"] = batch_gradient.BatchGradient(model)
+            self._gradient.set_flag(False)
+        self._installed = masked_step.install(model, self._on_step, self._gradient)
         if self.plan.rewind_step is not None and self.rewind_point is None and self._step >= self.plan.rewind_step:
             self._capture()
 
     def on_train_end(self, logs=None):
         if self._step >= self._next:  # an event right after the last update
             self._fire()
+        if self._gradient is not None:
+            self._gradient.set_flag(False)
         masked_step.uninstall(self.model, self._installed)
         for wrapper in prunable.wrappers(self.model):  # what tfmot's UpdatePruningStep leaves
             wrapper.pruning_step.assign(max(self._step, 0))
@@ -171,6 +180,9 @@ class PruningCallback(keras.callbacks.Callback):
         if self._step >= self._next:
             self._fire()
         self._step += self._spe
+        if self._gradient is not None:  # this call's last batch is the one a due RigL update uses
+            due = self._pending and self._pending[0].step <= self._step and self._pending[0].drop > 0
+            self._gradient.set_flag(bool(due))
 
     def _fire(self):
         if self.rewind_point is None and self.plan.rewind_step is not None and self._step >= self.plan.rewind_step:
@@ -254,7 +266,7 @@ class PruningCallback(keras.callbacks.Callback):
             record["target_per_layer"] = masks_lib.layer_sparsities(shapes, event.target, sched.scope)
         else:
             if sched.kind == "rigl":
-                scores = dynamic.gradient_scores(model, self.data, self.num_examples, self.loss)
+                scores = self._rigl_scores()
             else:
                 scores = dynamic.random_scores(shapes, sched.seed, event.step)
             counts = dynamic.update(model, event.drop, scores)
@@ -263,6 +275,18 @@ class PruningCallback(keras.callbacks.Callback):
                                 **records.sparsity(model, {n: m.numpy() for n, m in
                                                            prunable.mask_variables(model).items()})})
         self._schedule_next()
+
+    def _rigl_scores(self) -> dict:
+        """|g| of the batch of update number ``self._step`` (kept by the masked step); when that
+        batch was not seen by this fit (an update due at the very step a fit starts), |g| on
+        ``data``'s first ``num_examples``."""
+        scores = self._gradient.kept(self._step)
+        if scores is not None:
+            return scores
+        if self.data is None:
+            raise ValueError(f"RigL update at step {self._step}: this fit did not run the batch of that step "
+                             "(it started there); pass data=... to PruningCallback to score regrowth on it.")
+        return dynamic.gradient_scores(self.model, self.data, self.num_examples, self.loss)
 
     def _prune_once(self, target: float, step) -> dict:
         model = self.model

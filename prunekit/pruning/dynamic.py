@@ -7,7 +7,11 @@ one update to a wrapped model. In each layer with n_a active weights, k = floor(
 - grow: k of the weights inactive after the drop (a weight just dropped may come back, as in
   the RigL code), the highest scores first (ties: the lower flat index): SET scores them
   uniformly at random (seeded by seed, step and the weight's name), RigL by |dL/dtheta|,
-  the dense gradient (Evci et al. 2020, section 3).
+  the dense gradient (Evci et al. 2020, section 3) on the batch of the update step: for the
+  update at step t, the batch of optimizer update number t at the weights before it, the
+  gradient the optimizer applied at t (kept in the train step,
+  :mod:`prunekit.pruning.batch_gradient`); :func:`gradient_scores` (a fixed sample of
+  ``data``) only when a fit starts at an update's step and so never ran that batch.
 
 Every regrown weight and its optimizer slots (momentum, Adam moments) are set to zero, so
 the layer's number of active weights, and its sparsity, is exactly unchanged.
@@ -68,8 +72,9 @@ def random_scores(shapes: dict, seed: int, step: int) -> dict:
 
 
 def gradient_scores(model, data, num_examples: int, loss=None) -> dict:
-    """RigL's regrowth scores |dL/dtheta|: the dense gradient of the loss (the loss plugin's
-    objective, :func:`prunekit.statistics.compute`) on the first ``num_examples`` of ``data``.
+    """RigL's fallback regrowth scores |dL/dtheta|: the dense gradient of the loss (the loss
+    plugin's objective, :func:`prunekit.statistics.compute`) on the first ``num_examples`` of
+    ``data``; used only when the update step's batch was not run by this fit.
 
     Under a tf.distribute strategy (``fit`` runs callbacks inside its scope, where Keras
     refuses per-batch-mean losses outside ``compile``) the gradient is computed in a worker

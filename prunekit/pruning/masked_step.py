@@ -150,11 +150,12 @@ def mask_weights(model) -> None:
         weight.assign(weight * tf.cast(mask, weight.dtype))
 
 
-def install(model, on_step) -> tuple:
+def install(model, on_step, gradient=None) -> tuple:
     """Puts the masked, compiled train step on ``model`` (made by ``fit`` just before
     ``on_train_begin``); ``on_step()`` runs in Python before each call of the compiled step
-    (an int comparison per step: no per-batch callback hooks). Returns what
-    :func:`uninstall` needs."""
+    (an int comparison per step: no per-batch callback hooks). ``gradient``: a
+    :class:`~prunekit.pruning.batch_gradient.BatchGradient` the step keeps |g| in when its
+    flag is set (RigL). Returns what :func:`uninstall` needs."""
     saved = model.__dict__.get("train_step")
     # A fit interrupted before on_train_end leaves our step installed: start from its original.
     saved = getattr(saved, "_prunekit_saved", saved)
@@ -167,10 +168,11 @@ def install(model, on_step) -> tuple:
     # The compiled masked step is reused by later fits until compile() resets Keras' own
     # train_function (a new optimizer, loss or steps_per_execution): no retrace per fit.
     cached = model.__dict__.get("_prunekit_compiled")
-    if cached is None or keras_function is None or cached[0] is not keras_function or cached[1] is not saved:
-        cached = (keras_function, saved, *_compile_masked_step(model, saved))
+    if (cached is None or keras_function is None or cached[0] is not keras_function or cached[1] is not saved
+            or cached[2] is not gradient):
+        cached = (keras_function, saved, gradient, *_compile_masked_step(model, saved, gradient))
         model.__dict__["_prunekit_compiled"] = cached
-    train_step, compiled = cached[2:]
+    train_step, compiled = cached[3:]
     # The compiled function calls model.train_step when it (re)traces, e.g. on a new shape.
     model.train_step = train_step
     mask_weights(model)  # the first step starts from masked weights (set_weights may undo them)
@@ -184,14 +186,16 @@ def install(model, on_step) -> tuple:
     return saved, keras_function
 
 
-def _compile_masked_step(model, saved):
-    """``(train_step, train_function)``: Keras' step + in-graph masking, lean wrappers."""
+def _compile_masked_step(model, saved, gradient=None):
+    """``(train_step, train_function)``: Keras' step + in-graph masking, lean wrappers (and,
+    with ``gradient``, |g| kept for RigL when its flag is set)."""
     original = model.train_step
     pairs = weight_mask_pairs(model)
     wrappers = prunable.wrappers(model)
+    hook = gradient.hooked if gradient is not None else lambda _optimizer: contextlib.nullcontext()
 
     def train_step(data):
-        with lean_wrappers(wrappers):
+        with lean_wrappers(wrappers), hook(model.optimizer):
             logs = original(data)
         mask_in_graph(model.optimizer, pairs)
         return logs

@@ -11,10 +11,15 @@ decays as RigL's cosine schedule (Evci et al. 2020, eq. 1):
     f_t = drop_fraction / 2 * (1 + cos(pi * t / T_end))
 
 Regrown weights and their optimizer state start at zero (:mod:`prunekit.pruning.dynamic`).
-RigL's dense gradient is the mean loss gradient over the ``PruningCallback``'s ``data`` (its
-first ``num_examples``), computed when the update is due: the compiled ``fit`` step consumes
-its own batch out of the callback's reach, so this is a fixed-sample estimate of the same
-gradient rather than the very batch of that step (RigL's code uses the current batch).
+RigL's dense gradient is that of the current batch, as in RigL's code: the update at step t
+(after t optimizer updates) regrows by |g|, the gradient of the mean training loss on the
+batch of update number t (the one taking ``optimizer.iterations`` from t - 1 to t; under a
+tf.distribute strategy the global batch), at the weights before that update: the gradient
+the optimizer applied at t, kept by the masked train step
+(:mod:`prunekit.pruning.batch_gradient`). With ``steps_per_execution`` > 1 the update runs
+at the execution boundary ``applied_at`` >= t and uses the batch of update ``applied_at``.
+Only a fit that starts at an update's step lacks that batch; it falls back to the
+``PruningCallback``'s ``data`` (refused without it).
 In the :class:`~prunekit.timing.plan.Plan` the first event (step 0) sets the random masks
 and each update is an event with ``drop`` = f_t.
 """
