@@ -59,6 +59,17 @@ def test_set_run_in_a_study_keeps_the_sparsity(tmp_path):
     result = run.execute(_spec("set"), str(tmp_path))
     assert result["status"] == "ok", result
     assert abs(result["metrics"]["sparsity"] - 0.8) < 0.01
+    # events.json: the step-0 masks (measured) then every drop/regrow update, every 3 steps
+    import glob
+    import json
+
+    (path,) = glob.glob(os.path.join(str(tmp_path), "**", "events.json"), recursive=True)
+    events = json.load(open(path))
+    updates = [e for e in events if e.get("update") == "drop_regrow"]
+    assert events[0]["step"] == 0 and "update" not in events[0]
+    assert updates and [e["step"] for e in updates] == list(range(3, 3 * len(updates) + 1, 3))
+    assert all(sum(e["regrown"].values()) == sum(e["dropped"].values()) > 0 for e in updates[:1])
+    assert all(abs(v - 0.8) < 0.02 for e in updates for v in e["sparsity"].values())
     assert result["metrics"]["test_accuracy"] > 0.2
 
 

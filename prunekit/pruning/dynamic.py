@@ -107,7 +107,8 @@ def update(model, fraction: float, grow_scores: dict) -> dict:
     after, new = drop_and_grow(weights, current, fraction, grow_scores)
     masked_step.apply_masks(model, after)  # dropped (and dropped-then-regrown) weights, slots -> 0
     masked_step.apply_masks(model, new)  # regrown entries join the mask at zero
-    return {"dropped": {n: int(((current[n] > 0) & (new[n] == 0)).sum()) for n in new},
+    # k dropped and k regrown per weight (a weight dropped and regrown at once counts in both)
+    return {"dropped": {n: int(((current[n] > 0) & (after[n] == 0)).sum()) for n in new},
             "regrown": {n: int(((new[n] > 0) & (after[n] == 0)).sum()) for n in new}}
 
 

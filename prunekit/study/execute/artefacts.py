@@ -34,9 +34,14 @@ def savez(path: str, arrays: dict) -> None:
 
 def events(run, trained) -> list:
     """One record per pruning event (prunekit.pruning.records): step, epoch, criterion, target,
-    sparsity, loss/accuracy before and after, KL; "local" lists its local steps (IMP: one per round)."""
-    return [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
-            for r in (run.pruning.records if run.pruning else [])] or trained.rounds
+    sparsity, loss/accuracy before and after, KL; "local" lists its local steps (IMP: one per round).
+    SET / RigL drop-and-regrow updates follow as entries of their own (step, drop fraction,
+    dropped and regrown counts and sparsity per weight; no before/after measurement)."""
+    callback = run.pruning
+    measured = [{**{k: v for k, v in r.items() if k != "result"}, "local": r.get("result", [])}
+                for r in (callback.records if callback else [])]
+    updates = [{"update": "drop_regrow", **e} for e in (getattr(callback, "events", None) or []) if "drop" in e]
+    return sorted(measured + updates, key=lambda e: e.get("step", 0)) or trained.rounds
 
 
 def save(spec, data, run, trained, measured, out_dir: str) -> int:
