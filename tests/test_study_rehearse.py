@@ -60,7 +60,8 @@ def test_rehearsal_runs_one_point_of_each_kind_with_the_step_cap(rehearsal):
     evaluate = next(s for s in rec["stages"] if s["stage"] == "evaluate")
     inner = sum(s["full_s"] for s in rec["stages"] if s["stage"].startswith("evaluator:"))
     assert evaluate["full_s"] > inner > 0  # the evaluators are inside evaluate
-    assert (workdir / "report.md").exists()
+    assert (workdir / "rehearsal" / "report.md").exists()  # the mock runs stay out of DIR's own study
+    assert not (workdir / "results.jsonl").exists() and not (workdir / "runs").exists()
 
 
 @pytest.mark.parametrize("flag", ["--dry_run", "--report_only"])

@@ -23,8 +23,9 @@ wall was scaled up: see :mod:`.extrapolate`)), ``step_seconds`` ({"loss/pruned|d
 median step seconds}), ``full_s`` / ``full_hours`` (the extrapolated full study on this
 machine, the sum over the stages with the evaluators and the label retrain counted inside
 ``evaluate``: CPU hours here, GPU hours where ``device`` is a GPU), ``failures`` (stages that
-failed: the rehearsal exits 1). The rehearsed runs are ordinary run directories of DIR
-(their report in DIR/report.md).
+failed: the rehearsal exits 1). The rehearsed runs are ordinary run directories under
+DIR/rehearsal/ (their report in DIR/rehearsal/report.md, on mock data: its numbers mean
+nothing), so a real study later run in DIR never resumes from them.
 """
 from __future__ import annotations
 
@@ -137,18 +138,21 @@ def _rehearse(study, sizes: dict, plots: bool) -> dict:
         trunk_steps[gid] = (s.loss.plugin, max(trunk_steps.get(gid, ("", 0))[1], b * s.steps_per_epoch(n_train)))
     counts = plan.counts(specs, len(trunk_steps))
     chosen = plan.evaluators_once([plan.shorten(s, EPOCHS) for s in plan.pick(specs)])
-    os.makedirs(study.workdir, exist_ok=True)
+    # The stages' own outputs (runs on mock data, their meaningless results and report) go to
+    # DIR/rehearsal/, never where a real study in DIR would resume from them.
+    work = os.path.join(study.workdir, "rehearsal")
+    os.makedirs(work, exist_ok=True)
     meter, clock = meter_lib.Meter(), probe.step_clock()
     records, trunk_rec = [], None
     try:
         with train.step_cap(STEPS, [clock]):
             for spec in chosen:
                 print(f"[rehearse] {spec.describe()}", file=sys.stderr, flush=True)
-                records.append(stages.run(spec, study.workdir, meter, clock, EVAL_BUDGET_S))
+                records.append(stages.run(spec, work, meter, clock, EVAL_BUDGET_S))
             if trunk_steps:
                 spec = next(s for s in chosen if s.timing.kind in trunk_lib.SHARED_KINDS)
-                trunk_rec = stages.trunk(spec, study.workdir, meter, clock)
-            rep = stages.report(study.workdir, study.config, records, {s.run_id(): s for s in chosen}, meter, plots)
+                trunk_rec = stages.trunk(spec, work, meter, clock)
+            rep = stages.report(work, study.config, records, {s.run_id(): s for s in chosen}, meter, plots)
     finally:
         meter.close()
     full = extrapolate.estimate(study.by_id, n_train, branches, trunk_steps, records, trunk_rec, meter.records,
