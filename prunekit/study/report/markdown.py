@@ -17,7 +17,8 @@ from prunekit.verdicts import document
 WORDS_LINE = ("Each finding gets one word, decided by a test declared before the data were read (see "
               "README, \"Reading a verdict\"): **reproduced** (the test shows the paper's claim), **contradicted** "
               "(it shows the opposite), **inconclusive** (neither; the seeds needed to resolve the observed effect "
-              "at 80 % power are given when known), **not measured** (the runs it needs are missing). p-values are "
+              "at 80 % power are given when known), **not measured** (no verdict: the runs it needs are missing, the dense models do not clear "
+              "the floors, or the arms' budgets differ; the reason says which). p-values are "
               "Holm-adjusted across the cells of a finding and across the study's findings.")
 
 
