@@ -39,6 +39,11 @@ only when (nearly) every seed's difference has the claimed sign, i.e. a mean dif
 at 0.025 for sd(d) 0.01); the smoke run shows after-vs-init gaps of 1.4-10.5 accuracy points at
 s = 0.95. TOST (margin 0.02, 10 seeds) resolves when |mean gap| + 1.8 sd(d) / sqrt(10) < 0.02 in
 both cells, i.e. a true RigL-gradual gap below about 0.01 for sd(d) 0.015.
+Measured 2026-12-03 on 2 CPU cores shared with other jobs: digits 230 runs, 0 failed, 12 min 08 s
+wall (10 min CPU); findings "not measured: below floor" (dense 0.971 vs raw-pixel floor 0.969).
+mnist1d 96 runs, 0 failed, 14 min 23 s wall; dense 0.952, gradual_late 0.807, rigl 0.687,
+oneshot_after 0.594, at-init 0.573-0.615; both findings resolved (contradicted: RigL 12 points
+below gradual, p 0.0007; one-shot after 75 % does not beat at-init at this budget).
 Time: smoke run (12 runs, one seed, s = 0.95) measured 159 s of run time (4 s CPU per run) on
 a 2-core machine shared at load 12; estimated 230 x 4 s = 15 min on 2 free cores, within 30.
 mnist1d: conv1d (the MNIST-1D paper's CNN) on 20,000 signals, 10 epochs of 79 steps, batch 256,
