@@ -56,7 +56,8 @@ def retrain_with_labels(spec, model, plugin, rewind_weights, metrics: dict, data
     import tensorflow as tf
     import tf_keras as keras
 
-    from prunekit.study.execute import label_retrain, train as train_lib
+    from prunekit.study.execute import label_retrain
+    from prunekit.study.execute.step_cap import capped_fit
 
     if rewind_weights is None:  # sparsity 0: no mask to retrain
         return {}
@@ -67,7 +68,7 @@ def retrain_with_labels(spec, model, plugin, rewind_weights, metrics: dict, data
                                  test_data=(data.x_test, data.y_test), num_classes=data.num_classes,
                                  epochs=train.epochs, batch_size=train.batch_size, seed=spec.seed,
                                  make_optimizer=lambda: model_lib.optimizer(train, keras),
-                                 fit_kwargs={"verbose": spec.verbose, **train_lib.capped_fit()})
+                                 fit_kwargs={"verbose": spec.verbose, **capped_fit()})
 
 
 __all__ = ["run", "retrain_with_labels"]

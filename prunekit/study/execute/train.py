@@ -8,7 +8,6 @@ rounds (:mod:`~prunekit.study.execute.imp`).
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
 import os
@@ -16,41 +15,9 @@ import os
 from prunekit.study import pruning
 from prunekit.study.execute import model as model_lib, order
 from prunekit.study.execute.failed import RunFailed, check_finite, check_healthy
+from prunekit.study.execute.step_cap import capped_fit, probes, step_cap, steps_per_epoch  # noqa: F401 (re-exported)
 
 EVAL_EXAMPLES = 1000  # fixed training examples for the loss/accuracy/KL around each event
-_CAP = {"steps": None, "callbacks": ()}  # set by step_cap() only (a rehearsal, prunekit.study.rehearse)
-
-
-@contextlib.contextmanager
-def step_cap(steps_per_epoch: int, callbacks=()):
-    """Within the block every fit of a run or trunk takes at most ``steps_per_epoch`` steps per
-    epoch, pruning schedules resolve against that length, and ``callbacks`` (timing probes) join
-    every fit: ``--rehearse`` runs the study's own stages on few steps."""
-    if int(steps_per_epoch) < 1:
-        raise ValueError(f"step_cap: steps_per_epoch must be >= 1, got {steps_per_epoch}")
-    old = dict(_CAP)
-    _CAP.update(steps=int(steps_per_epoch), callbacks=tuple(callbacks))
-    try:
-        yield
-    finally:
-        _CAP.update(old)
-
-
-def steps_per_epoch(spec, n_train: int) -> int:
-    """``ceil(n_train / batch_size)``, at most the :func:`step_cap` in force."""
-    spe = spec.steps_per_epoch(n_train)
-    return min(spe, _CAP["steps"]) if _CAP["steps"] else spe
-
-
-def capped_fit() -> dict:
-    """Keyword arguments that bound a fit to the step cap in force (none outside one)."""
-    return {"steps_per_epoch": _CAP["steps"]} if _CAP["steps"] else {}
-
-
-def probes() -> list:
-    """The timing callbacks of the step cap in force (none outside one)."""
-    return list(_CAP["callbacks"])
-
 
 @dataclasses.dataclass
 class Prepared:
